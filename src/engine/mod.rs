@@ -1,0 +1,3 @@
+//! The simulation engine: network, spike rings, random streams.
+
+pub mod rng;

@@ -1,0 +1,1 @@
+//! Current and stimulus inputs.

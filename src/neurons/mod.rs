@@ -1,0 +1,113 @@
+//! Neuron models. Each model is one file with Params (read from TOML, SI, validated), Derived
+//! constants, and a chunk of struct-of-arrays state that implements [`NeuronChunk`].
+//!
+//! A population's neurons are split into chunks of [`CHUNK`] neurons. The chunk size never
+//! depends on the thread count, and each chunk owns its random stream, so the spikes of a run
+//! are the same for any number of threads.
+
+use crate::config::units::ParamTable;
+use crate::engine::rng::Rng;
+use crate::error::Result;
+use crate::Real;
+
+pub mod poisson;
+
+/// Neurons per chunk: the unit of parallel work and of random streams.
+pub const CHUNK: usize = 1024;
+
+/// Where a synapse or an injected current acts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Compartment {
+    Soma,
+    Dendrite,
+}
+
+impl Compartment {
+    /// The name used in configuration files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compartment::Soma => "soma",
+            Compartment::Dendrite => "dendrite",
+        }
+    }
+}
+
+/// Synaptic receptor: excitatory (AMPA, E = 0 mV) or inhibitory (GABA, E = −80 mV).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Receptor {
+    Excitatory,
+    Inhibitory,
+}
+
+/// One fixed-size chunk of a population's neurons: state columns, synaptic input columns and
+/// the per-step update. Implemented once per model; dispatch happens once per chunk per phase.
+pub trait NeuronChunk: Send + Sync {
+    /// Number of neurons in this chunk (≤ [`CHUNK`]).
+    fn len(&self) -> usize;
+
+    /// Whether the chunk is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Neuron phase of one step: integrate the state by dt in the model's exact order, then push
+    /// the chunk-local indices of the neurons that spiked, in ascending order.
+    fn update(&mut self, rng: &mut Rng, spikes: &mut Vec<u32>);
+
+    /// The conductance column (dimensionless, in units of the compartment's leak conductance)
+    /// that projections onto (compartment, receptor) add to; `None` if the model has no such synapse.
+    fn conductance_mut(&mut self, compartment: Compartment, receptor: Receptor) -> Option<&mut [Real]>;
+
+    /// The membrane-potential column of `compartment` (V) and dt/C (V per A), so a current
+    /// injector can add dt·I/C in the device phase (spec/neurons.md §6); `None` if absent.
+    fn injection_mut(&mut self, compartment: Compartment) -> Option<(&mut [Real], Real)>;
+
+    /// Names of the recordable state variables, in the order of [`NeuronChunk::state`].
+    fn state_names(&self) -> &'static [&'static str];
+
+    /// The column of state variable `index` (SI units; see the model's doc).
+    fn state(&self, index: usize) -> &[Real];
+}
+
+/// A neuron model: how to read its parameters and build chunks of it.
+pub trait NeuronModel: Send + Sync + std::fmt::Debug {
+    /// Builds the chunk holding neurons `[first, first + len)` with initial state drawn from `init_rng`.
+    fn build_chunk(&self, len: usize, init_rng: &mut Rng) -> Box<dyn NeuronChunk>;
+
+    /// The compartments this model has.
+    fn compartments(&self) -> &'static [Compartment];
+
+    /// Whether the model is a spike source without membrane (Poisson); such populations take no synapses.
+    fn is_source(&self) -> bool {
+        false
+    }
+
+    /// Approximate bytes of state per neuron, for `burstccn info`.
+    fn bytes_per_neuron(&self) -> usize;
+}
+
+/// A model kind: its name in configuration files and how to read its parameters.
+pub struct ModelKind {
+    /// The `model = "..."` name.
+    pub name: &'static str,
+    /// One-line description for `burstccn models`.
+    pub description: &'static str,
+    /// Reads the parameters from a table (preset merged with overrides), validates them, and
+    /// precomputes the derived constants for time step `dt` (s).
+    pub read: fn(&ParamTable, f64) -> Result<Box<dyn NeuronModel>>,
+}
+
+/// Every neuron model, listed once; configuration parsing and `burstccn models` read this list.
+pub const MODELS: &[ModelKind] = &[
+    poisson::KIND,
+];
+
+/// Looks up a model kind by name.
+pub fn model_kind(name: &str) -> Option<&'static ModelKind> {
+    MODELS.iter().find(|m| m.name == name)
+}
+
+/// e^(−dt/τ) as used for exact exponential decay.
+pub fn decay(dt: f64, tau: f64) -> Real {
+    (-dt / tau).exp() as Real
+}

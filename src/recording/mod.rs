@@ -1,0 +1,1 @@
+//! Recorders: spikes (SONATA HDF5), binned rates, state traces, run summary.

@@ -1,0 +1,1 @@
+//! Synapses and projections.
