@@ -53,14 +53,18 @@ impl Dim {
 /// The error string says what was expected; callers add file and key.
 pub fn parse_quantity(text: &str, dim: Dim) -> std::result::Result<f64, String> {
     let t = text.trim().replace('\u{2212}', "-");
+    // The unit starts at the first letter that is not an exponent marker ("1e-3 s").
+    let bytes = t.as_bytes();
     let split = t
-        .find(|c: char| c.is_alphabetic() || c == 'µ')
-        .filter(|&i| {
-            // An exponent such as "1e-3" is part of the number, not a unit.
-            !(matches!(&t[i..i + 1], "e" | "E")
-                && t[i + 1..].starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+'))
+        .char_indices()
+        .find(|&(i, c)| {
+            let exponent = matches!(c, 'e' | 'E')
+                && i > 0
+                && bytes[i - 1].is_ascii_digit()
+                && matches!(bytes.get(i + 1), Some(b) if b.is_ascii_digit() || *b == b'-' || *b == b'+');
+            (c.is_alphabetic() || c == 'µ') && !exponent
         })
-        .unwrap_or(t.len());
+        .map_or(t.len(), |(i, _)| i);
     let (num, unit) = t.split_at(split);
     let value: f64 = num
         .trim()
