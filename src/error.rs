@@ -54,7 +54,11 @@ impl Error {
     }
 
     /// Shorthand for a [`Error::Config`].
-    pub fn config(file: impl Into<String>, key: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn config(
+        file: impl Into<String>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Error::Config {
             file: file.into(),
             key: key.into(),

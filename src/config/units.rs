@@ -25,11 +25,29 @@ impl Dim {
     /// Units accepted for this dimension with their factor to SI.
     fn units(self) -> &'static [(&'static str, f64)] {
         match self {
-            Dim::Time => &[("s", 1.0), ("ms", 1e-3), ("us", 1e-6), ("µs", 1e-6), ("min", 60.0)],
+            Dim::Time => &[
+                ("s", 1.0),
+                ("ms", 1e-3),
+                ("us", 1e-6),
+                ("µs", 1e-6),
+                ("min", 60.0),
+            ],
             Dim::Voltage => &[("V", 1.0), ("mV", 1e-3), ("uV", 1e-6), ("µV", 1e-6)],
-            Dim::Current => &[("A", 1.0), ("mA", 1e-3), ("uA", 1e-6), ("nA", 1e-9), ("pA", 1e-12)],
+            Dim::Current => &[
+                ("A", 1.0),
+                ("mA", 1e-3),
+                ("uA", 1e-6),
+                ("nA", 1e-9),
+                ("pA", 1e-12),
+            ],
             Dim::Capacitance => &[("F", 1.0), ("uF", 1e-6), ("nF", 1e-9), ("pF", 1e-12)],
-            Dim::Conductance => &[("S", 1.0), ("mS", 1e-3), ("uS", 1e-6), ("nS", 1e-9), ("pS", 1e-12)],
+            Dim::Conductance => &[
+                ("S", 1.0),
+                ("mS", 1e-3),
+                ("uS", 1e-6),
+                ("nS", 1e-9),
+                ("pS", 1e-12),
+            ],
             Dim::Frequency => &[("Hz", 1.0), ("kHz", 1e3)],
             Dim::Dimensionless => &[],
         }
@@ -90,7 +108,10 @@ pub fn parse_quantity(text: &str, dim: Dim) -> std::result::Result<f64, String> 
     }
     let known: Vec<&str> = dim.units().iter().map(|u| u.0).collect();
     if known.is_empty() {
-        Err(format!("\"{text}\" has a unit, but {} is expected", dim.describe()))
+        Err(format!(
+            "\"{text}\" has a unit, but {} is expected",
+            dim.describe()
+        ))
     } else {
         Err(format!(
             "unit \"{unit}\" in \"{text}\" is wrong here; expected {} (units: {})",
@@ -147,7 +168,8 @@ impl<'a> ParamTable<'a> {
     /// A quantity of dimension `dim` in SI; `default` (SI) when absent, an error when absent without default.
     pub fn quantity(&self, key: &str, dim: Dim, default: Option<f64>) -> Result<f64> {
         match self.get(key) {
-            None => default.ok_or_else(|| self.error(key, format!("is missing; expected {}", dim.describe()))),
+            None => default
+                .ok_or_else(|| self.error(key, format!("is missing; expected {}", dim.describe()))),
             Some(v) => self.value_quantity(key, v, dim),
         }
     }
@@ -164,7 +186,10 @@ impl<'a> ParamTable<'a> {
             (_, Some(x)) if dim == Dim::Dimensionless || x == 0.0 => Ok(x),
             (_, Some(x)) => Err(self.error(
                 key,
-                format!("{x} has no unit; expected {} (write it as a string)", dim.describe()),
+                format!(
+                    "{x} has no unit; expected {} (write it as a string)",
+                    dim.describe()
+                ),
             )),
             (toml::Value::String(s), None) => {
                 parse_quantity(s, dim).map_err(|m| self.error(key, m))
@@ -182,7 +207,10 @@ impl<'a> ParamTable<'a> {
     pub fn probability(&self, key: &str, default: Option<f64>) -> Result<f64> {
         let p = self.number(key, default)?;
         if !(0.0..=1.0).contains(&p) {
-            return Err(self.error(key, format!("{p} is outside [0, 1]; a probability is expected")));
+            return Err(self.error(
+                key,
+                format!("{p} is outside [0, 1]; a probability is expected"),
+            ));
         }
         Ok(p)
     }
@@ -204,7 +232,10 @@ impl<'a> ParamTable<'a> {
         if choices.contains(&s.as_str()) {
             Ok(s)
         } else {
-            Err(self.error(key, format!("\"{s}\" is not one of: {}", choices.join(", "))))
+            Err(self.error(
+                key,
+                format!("\"{s}\" is not one of: {}", choices.join(", ")),
+            ))
         }
     }
 
@@ -222,7 +253,9 @@ impl<'a> ParamTable<'a> {
         match self.get(key) {
             None => default.ok_or_else(|| self.error(key, "is missing; expected a whole number")),
             Some(toml::Value::Integer(i)) if *i >= 0 => Ok(*i as u64),
-            Some(other) => Err(self.error(key, format!("expected a whole number ≥ 0, found {other}"))),
+            Some(other) => {
+                Err(self.error(key, format!("expected a whole number ≥ 0, found {other}")))
+            }
         }
     }
 
@@ -268,8 +301,12 @@ mod tests {
 
     #[test]
     fn rejects_wrong_or_missing_units() {
-        assert!(parse_quantity("100 mV", Dim::Time).unwrap_err().contains("expected a time"));
-        assert!(parse_quantity("100", Dim::Time).unwrap_err().contains("no unit"));
+        assert!(parse_quantity("100 mV", Dim::Time)
+            .unwrap_err()
+            .contains("expected a time"));
+        assert!(parse_quantity("100", Dim::Time)
+            .unwrap_err()
+            .contains("no unit"));
         assert!(parse_quantity("fast", Dim::Time).is_err());
         assert!(parse_quantity("2 ms", Dim::Dimensionless).is_err());
     }
@@ -280,6 +317,9 @@ mod tests {
         let t = ParamTable::new("f.toml", "populations.a", &table);
         assert_eq!(t.quantity("tau", Dim::Time, None).unwrap(), 5e-3);
         let err = t.finish().unwrap_err().to_string();
-        assert!(err.contains("f.toml") && err.contains("populations.a.tua"), "{err}");
+        assert!(
+            err.contains("f.toml") && err.contains("populations.a.tua"),
+            "{err}"
+        );
     }
 }

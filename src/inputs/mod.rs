@@ -1,1 +1,3 @@
 //! Current and stimulus inputs.
+
+pub mod current;

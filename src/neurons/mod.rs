@@ -56,7 +56,11 @@ pub trait NeuronChunk: Send + Sync {
 
     /// The conductance column (dimensionless, in units of the compartment's leak conductance)
     /// that projections onto (compartment, receptor) add to; `None` if the model has no such synapse.
-    fn conductance_mut(&mut self, compartment: Compartment, receptor: Receptor) -> Option<&mut [Real]>;
+    fn conductance_mut(
+        &mut self,
+        compartment: Compartment,
+        receptor: Receptor,
+    ) -> Option<&mut [Real]>;
 
     /// The membrane-potential column of `compartment` (V) and dt/C (V per A), so a current
     /// injector can add dt·I/C in the device phase (spec/neurons.md §6); `None` if absent.
@@ -98,9 +102,7 @@ pub struct ModelKind {
 }
 
 /// Every neuron model, listed once; configuration parsing and `burstccn models` read this list.
-pub const MODELS: &[ModelKind] = &[
-    poisson::KIND,
-];
+pub const MODELS: &[ModelKind] = &[poisson::KIND];
 
 /// Looks up a model kind by name.
 pub fn model_kind(name: &str) -> Option<&'static ModelKind> {

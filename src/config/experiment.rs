@@ -1,0 +1,815 @@
+//! An experiment file: raw TOML (with `--set` edits) → a validated [`Experiment`].
+//!
+//! Layout (every physical value carries its unit; see experiments/*.toml):
+//! - top level: `name`, `description`, `duration_s`, `dt`, `seed`;
+//! - `[populations.NAME]`: `model` (a preset of models/neurons or a model name), `size`,
+//!   `params` (overrides of the preset), `background` (private Poisson sources);
+//! - `[projections.NAME]`: `pre`, `post`, `target`, `receptor`, `connectivity`, `p` or
+//!   `indegree`, `weight`, `delay`, `stp`, `stp_params`, `stp_initial_u`, `transmission`,
+//!   `detector_lag_steps`;
+//! - `[[inputs]]`: current injectors;
+//! - `[record]`: which spikes, rates and state traces to record; `[summary]`: measurement window.
+
+use super::overrides;
+use super::presets;
+use super::units::{require_non_negative, Dim, ParamTable};
+use crate::engine::{NetworkSpec, PopulationSpec};
+use crate::error::{Error, Result};
+use crate::inputs::current::{Injector, Waveform};
+use crate::neurons::{model_kind, Compartment, Receptor, MODELS};
+use crate::synapses::connectivity::Rule;
+use crate::synapses::projection::{ProjectionSpec, Transmission};
+use crate::synapses::stp::StpParams;
+use std::path::{Path, PathBuf};
+
+/// Default axonal delay of standard connections, s [AUR auryn_definitions.h MINDELAY = 8].
+pub const DEFAULT_DELAY: f64 = 0.8e-3;
+
+/// A state variable of selected neurons, sampled at an interval.
+#[derive(Clone, Debug)]
+pub struct TraceSpec {
+    pub population: usize,
+    pub neurons: Vec<u32>,
+    /// (name, index in the model's state list).
+    pub variables: Vec<(String, usize)>,
+    pub interval_steps: u64,
+}
+
+/// What to record.
+#[derive(Clone, Debug)]
+pub struct RecordSpec {
+    /// Populations whose spikes go to spikes.h5.
+    pub spikes: Vec<usize>,
+    /// Bin of the online event/burst rates, s.
+    pub rate_bin: f64,
+    /// Populations with binned rates.
+    pub rates: Vec<usize>,
+    pub traces: Vec<TraceSpec>,
+}
+
+/// A validated experiment.
+#[derive(Debug)]
+pub struct Experiment {
+    /// The file it came from, as given.
+    pub file: String,
+    pub name: String,
+    pub description: String,
+    /// Simulated duration, s.
+    pub duration: f64,
+    pub seed: u64,
+    pub network: NetworkSpec,
+    pub record: RecordSpec,
+    /// Start of the window over which summary rates are measured, s.
+    pub summary_start: f64,
+    /// The resolved raw table (after `--set`), written to the run directory as config.toml.
+    pub resolved: toml::Table,
+}
+
+/// Reads `path`, applies `sets`, and validates.
+pub fn load(path: &Path, sets: &[String]) -> Result<Experiment> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    parse(&path.display().to_string(), path.parent(), &text, sets)
+}
+
+/// Parses experiment text; `dir` resolves relative input files.
+pub fn parse(file: &str, dir: Option<&Path>, text: &str, sets: &[String]) -> Result<Experiment> {
+    let mut raw: toml::Table = toml::from_str(text).map_err(|e| Error::Parse {
+        file: file.to_string(),
+        message: format!("not valid TOML: {}", e.to_string().trim()),
+    })?;
+    overrides::apply(&mut raw, sets)?;
+    let top = ParamTable::new(file, "", &raw);
+    let default_name = Path::new(file)
+        .file_stem()
+        .map_or("experiment".to_string(), |s| {
+            s.to_string_lossy().into_owned()
+        });
+    let name = top.string("name", Some(&default_name))?;
+    let description = top.string("description", Some(""))?;
+    let duration = top.number("duration_s", None)?;
+    if duration <= 0.0 || duration.is_nan() {
+        return Err(top.error(
+            "duration_s",
+            format!("{duration} is not a positive duration in seconds"),
+        ));
+    }
+    let dt = top.quantity("dt", Dim::Time, Some(1e-4))?;
+    require_non_negative(&top, "dt", dt, true)?;
+    let seed = top.count("seed", Some(1))?;
+
+    let mut b = Builder {
+        file,
+        dir: dir.map(Path::to_path_buf),
+        dt,
+        pops: Vec::new(),
+        projections: Vec::new(),
+    };
+    let pops = table_of(&top, "populations")?;
+    if pops.is_empty() {
+        return Err(top.error(
+            "populations",
+            "no population is defined; add a [populations.NAME] table",
+        ));
+    }
+    for (pname, value) in pops {
+        b.population(pname, value)?;
+    }
+    for (jname, value) in table_of(&top, "projections")? {
+        b.projection(jname, value)?;
+    }
+    let mut injectors = Vec::new();
+    if let Some(list) = top.get("inputs") {
+        let list = list.as_array().ok_or_else(|| {
+            top.error("inputs", "expected an array of tables, written [[inputs]]")
+        })?;
+        for (i, item) in list.iter().enumerate() {
+            injectors.push(b.input(i, item)?);
+        }
+    }
+    let record = b.record(top.get("record"))?;
+    let summary_start = match top.get("summary") {
+        None => 0.0,
+        Some(v) => {
+            let t = sub_table(file, "summary", v)?;
+            let start = t.quantity("start", Dim::Time, Some(0.0))?;
+            if start >= duration {
+                return Err(t.error("start", "must be before the end of the run (duration_s)"));
+            }
+            t.finish()?;
+            start
+        }
+    };
+    top.finish()?;
+
+    let network = NetworkSpec {
+        dt,
+        seed,
+        populations: b.pops,
+        projections: b.projections,
+        injectors,
+    };
+    Ok(Experiment {
+        file: file.to_string(),
+        name,
+        description,
+        duration,
+        seed,
+        network,
+        record,
+        summary_start,
+        resolved: raw,
+    })
+}
+
+/// The sub-table `key` of `t`, or an empty table when absent.
+fn table_of<'a>(t: &ParamTable<'a>, key: &str) -> Result<Vec<(&'a str, &'a toml::Value)>> {
+    match t.get(key) {
+        None => Ok(Vec::new()),
+        Some(toml::Value::Table(tab)) => Ok(tab.iter().map(|(k, v)| (k.as_str(), v)).collect()),
+        Some(_) => Err(t.error(key, "expected a table")),
+    }
+}
+
+fn sub_table<'a>(file: &'a str, key: &str, v: &'a toml::Value) -> Result<ParamTable<'a>> {
+    match v {
+        toml::Value::Table(t) => Ok(ParamTable::new(file, key, t)),
+        _ => Err(Error::config(file, key, "expected a table")),
+    }
+}
+
+struct Builder<'a> {
+    file: &'a str,
+    dir: Option<PathBuf>,
+    dt: f64,
+    pops: Vec<PopulationSpec>,
+    projections: Vec<(ProjectionSpec, Option<StpParams>)>,
+}
+
+impl Builder<'_> {
+    fn pop_index(&self, t: &ParamTable, key: &str) -> Result<usize> {
+        let name = t.string(key, None)?;
+        self.pops
+            .iter()
+            .position(|p| p.name == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = self.pops.iter().map(|p| p.name.as_str()).collect();
+                t.error(
+                    key,
+                    format!(
+                        "no population is called \"{name}\"; defined: {}",
+                        known.join(", ")
+                    ),
+                )
+            })
+    }
+
+    fn steps(&self, t: &ParamTable, key: &str, seconds: f64) -> Result<usize> {
+        let steps = seconds / self.dt;
+        if (steps - steps.round()).abs() > 1e-6 * steps.max(1.0) {
+            return Err(t.error(
+                key,
+                format!(
+                    "{} ms is not a multiple of dt = {} ms",
+                    seconds * 1e3,
+                    self.dt * 1e3
+                ),
+            ));
+        }
+        Ok(steps.round() as usize)
+    }
+
+    fn population(&mut self, name: &str, value: &toml::Value) -> Result<()> {
+        let key = format!("populations.{name}");
+        let t = sub_table(self.file, &key, value)?;
+        if name.is_empty() || name.contains(['/', '.', ' ']) {
+            return Err(t.error(
+                "",
+                "population names must be non-empty without '/', '.' or spaces",
+            ));
+        }
+        let model_name = t.string("model", None)?;
+        let size = t.count("size", None)? as usize;
+        if size == 0 || size > u32::MAX as usize {
+            return Err(t.error("size", "must be between 1 and 4294967295 neurons"));
+        }
+        // The preset's table, overlaid with `params`.
+        let (kind, mut params) = match presets::preset(&model_name) {
+            Some(text) => {
+                let mut table: toml::Table = toml::from_str(text).map_err(|e| Error::Parse {
+                    file: format!("models/neurons/{model_name}.toml"),
+                    message: e.to_string(),
+                })?;
+                let kind = table
+                    .remove("model")
+                    .and_then(|m| m.as_str().map(str::to_string));
+                (kind.unwrap_or_default(), table)
+            }
+            None => (model_name.clone(), toml::Table::new()),
+        };
+        let kind = model_kind(&kind).ok_or_else(|| {
+            let kinds: Vec<&str> = MODELS.iter().map(|m| m.name).collect();
+            t.error(
+                "model",
+                format!(
+                    "\"{model_name}\" is neither a preset ({}) nor a model ({})",
+                    presets::names().join(", "),
+                    kinds.join(", ")
+                ),
+            )
+        })?;
+        if let Some(v) = t.get("params") {
+            let over = v
+                .as_table()
+                .ok_or_else(|| t.error("params", "expected a table of parameter overrides"))?;
+            params.extend(over.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        let pt = ParamTable::new(self.file, format!("{key}.params"), &params);
+        let model = (kind.read)(&pt, self.dt)?;
+        pt.finish()?;
+        let background = t.get("background").cloned();
+        t.finish()?;
+        self.pops.push(PopulationSpec {
+            name: name.to_string(),
+            size,
+            model_name,
+            model,
+        });
+        if let Some(bg) = background {
+            self.background(name, self.pops.len() - 1, &bg)?;
+        }
+        Ok(())
+    }
+
+    /// Private Poisson background: per compartment, one excitatory and one inhibitory source per
+    /// neuron through one-to-one connections (spec/synapses.md §6).
+    fn background(&mut self, name: &str, p: usize, value: &toml::Value) -> Result<()> {
+        let key = format!("populations.{name}.background");
+        let t = sub_table(self.file, &key, value)?;
+        let size = self.pops[p].size;
+        for comp in [Compartment::Soma, Compartment::Dendrite] {
+            let Some(v) = t.get(comp.name()) else {
+                continue;
+            };
+            let ct = sub_table(self.file, &t.key(comp.name()), v)?;
+            if !self.pops[p].model.compartments().contains(&comp) {
+                return Err(t.error(
+                    comp.name(),
+                    format!(
+                        "model \"{}\" has no {}",
+                        self.pops[p].model_name,
+                        comp.name()
+                    ),
+                ));
+            }
+            let rate = ct.quantity("rate", Dim::Frequency, None)?;
+            require_non_negative(&ct, "rate", rate, false)?;
+            for (rkey, receptor) in [
+                ("excitatory", Receptor::Excitatory),
+                ("inhibitory", Receptor::Inhibitory),
+            ] {
+                let w = ct.number(rkey, Some(0.0))?;
+                require_non_negative(&ct, rkey, w, false)?;
+                if w == 0.0 {
+                    continue;
+                }
+                let src = format!("{name}_bg_{}_{}", comp.name(), &rkey[..3]);
+                let table: toml::Table = [(
+                    "rate".to_string(),
+                    toml::Value::String(format!("{rate} Hz")),
+                )]
+                .into_iter()
+                .collect();
+                let model = (crate::neurons::poisson::KIND.read)(
+                    &ParamTable::new(self.file, ct.key("rate"), &table),
+                    self.dt,
+                )?;
+                self.pops.push(PopulationSpec {
+                    name: src.clone(),
+                    size,
+                    model_name: "poisson".into(),
+                    model,
+                });
+                let delay = self.steps(&ct, "rate", DEFAULT_DELAY)?;
+                self.projections.push((
+                    ProjectionSpec {
+                        name: src,
+                        pre: self.pops.len() - 1,
+                        post: p,
+                        compartment: comp,
+                        receptor,
+                        rule: Rule::OneToOne,
+                        weight: w,
+                        delay,
+                        stp: None,
+                        transmission: Transmission::All,
+                        detector_lag: 0,
+                    },
+                    None,
+                ));
+            }
+            ct.finish()?;
+        }
+        t.finish()
+    }
+
+    fn projection(&mut self, name: &str, value: &toml::Value) -> Result<()> {
+        let t = sub_table(self.file, &format!("projections.{name}"), value)?;
+        let pre = self.pop_index(&t, "pre")?;
+        let post = self.pop_index(&t, "post")?;
+        let post_pop = &self.pops[post];
+        if post_pop.model.is_source() {
+            return Err(t.error(
+                "post",
+                format!(
+                    "\"{}\" is a spike source and takes no synapses",
+                    post_pop.name
+                ),
+            ));
+        }
+        let comp_name = t.choice("target", &["soma", "dendrite"], Some("soma"))?;
+        let compartment = if comp_name == "soma" {
+            Compartment::Soma
+        } else {
+            Compartment::Dendrite
+        };
+        if !post_pop.model.compartments().contains(&compartment) {
+            return Err(t.error(
+                "target",
+                format!(
+                    "model \"{}\" has no {comp_name}; use soma",
+                    post_pop.model_name
+                ),
+            ));
+        }
+        let receptor = match t
+            .choice("receptor", &["excitatory", "inhibitory"], None)?
+            .as_str()
+        {
+            "excitatory" => Receptor::Excitatory,
+            _ => Receptor::Inhibitory,
+        };
+        let (n_pre, n_post) = (self.pops[pre].size, post_pop.size);
+        let rule = match t
+            .choice(
+                "connectivity",
+                &["pairwise", "fixed_indegree", "one_to_one", "all_to_all"],
+                None,
+            )?
+            .as_str()
+        {
+            "pairwise" => Rule::Pairwise {
+                p: t.probability("p", None)?,
+            },
+            "fixed_indegree" => {
+                let k = t.count("indegree", None)? as usize;
+                let pool = if pre == post { n_pre - 1 } else { n_pre };
+                if k > pool {
+                    return Err(t.error(
+                        "indegree",
+                        format!("{k} exceeds the {pool} available sources"),
+                    ));
+                }
+                Rule::FixedIndegree { k }
+            }
+            "one_to_one" => {
+                if n_pre != n_post {
+                    return Err(t.error(
+                        "connectivity",
+                        format!("one_to_one needs equal sizes, found {n_pre} → {n_post}"),
+                    ));
+                }
+                Rule::OneToOne
+            }
+            _ => Rule::AllToAll,
+        };
+        let weight = t.number("weight", None)?;
+        require_non_negative(&t, "weight", weight, false)?;
+        let transmission = match t
+            .choice(
+                "transmission",
+                &["all", "events_only", "bursts_only"],
+                Some("all"),
+            )?
+            .as_str()
+        {
+            "all" => Transmission::All,
+            "events_only" => Transmission::EventsOnly,
+            _ => Transmission::BurstsOnly,
+        };
+        if transmission.filtered() && self.pops[pre].model.is_source() {
+            return Err(t.error(
+                "transmission",
+                "spike sources have no burst detector; use \"all\"",
+            ));
+        }
+        let delay = if transmission.filtered() {
+            if t.get("delay").is_some() {
+                return Err(t.error(
+                    "delay",
+                    "events_only and bursts_only transmission is immediate; remove the delay",
+                ));
+            }
+            0
+        } else {
+            let d = t.quantity("delay", Dim::Time, Some(DEFAULT_DELAY))?;
+            require_non_negative(&t, "delay", d, false)?;
+            self.steps(&t, "delay", d)?
+        };
+        let detector_lag = t.count("detector_lag_steps", Some(8))? as usize;
+        let stp = self.stp(&t)?;
+        if stp.is_some() && transmission.filtered() {
+            return Err(t.error(
+                "stp",
+                "short-term plasticity applies to transmission = \"all\" only",
+            ));
+        }
+        t.finish()?;
+        self.projections.push((
+            ProjectionSpec {
+                name: name.to_string(),
+                pre,
+                post,
+                compartment,
+                receptor,
+                rule,
+                weight,
+                delay,
+                stp: None,
+                transmission,
+                detector_lag,
+            },
+            stp,
+        ));
+        Ok(())
+    }
+
+    fn stp(&self, t: &ParamTable) -> Result<Option<StpParams>> {
+        let kind = t.choice(
+            "stp",
+            &["none", "depressing", "facilitating", "custom"],
+            Some("none"),
+        )?;
+        let mut params = match kind.as_str() {
+            "none" => {
+                for k in ["stp_params", "stp_initial_u"] {
+                    if t.get(k).is_some() {
+                        return Err(t.error(
+                            k,
+                            "only allowed with stp = depressing, facilitating or custom",
+                        ));
+                    }
+                }
+                return Ok(None);
+            }
+            "depressing" => StpParams::DEPRESSING,
+            "facilitating" => StpParams::FACILITATING,
+            _ => {
+                let v = t.get("stp_params").ok_or_else(|| {
+                    t.error(
+                        "stp_params",
+                        "stp = \"custom\" needs stp_params = { U, f, tau_d, tau_f }",
+                    )
+                })?;
+                let s = sub_table(self.file, &t.key("stp_params"), v)?;
+                let p = StpParams {
+                    u_base: s.probability("U", None)?,
+                    f: s.probability("f", None)?,
+                    tau_d: s.quantity("tau_d", Dim::Time, None)?,
+                    tau_f: s.quantity("tau_f", Dim::Time, None)?,
+                    u_init: 0.01,
+                };
+                require_non_negative(&s, "tau_d", p.tau_d, true)?;
+                require_non_negative(&s, "tau_f", p.tau_f, true)?;
+                s.finish()?;
+                p
+            }
+        };
+        if kind != "custom" && t.get("stp_params").is_some() {
+            return Err(t.error("stp_params", "only allowed with stp = \"custom\""));
+        }
+        params.u_init = match t.get("stp_initial_u") {
+            None => 0.01,
+            Some(toml::Value::String(s)) if s == "U" => params.u_base,
+            Some(_) => t.probability("stp_initial_u", None)?,
+        };
+        Ok(Some(params))
+    }
+
+    fn input(&self, i: usize, value: &toml::Value) -> Result<Injector> {
+        let t = sub_table(self.file, &format!("inputs[{i}]"), value)?;
+        let population = self.pop_index(&t, "population")?;
+        let pop = &self.pops[population];
+        let comp_name = t.choice("compartment", &["soma", "dendrite"], Some("soma"))?;
+        let compartment = if comp_name == "soma" {
+            Compartment::Soma
+        } else {
+            Compartment::Dendrite
+        };
+        if !pop.model.compartments().contains(&compartment) {
+            return Err(t.error(
+                "compartment",
+                format!("model \"{}\" has no {comp_name}", pop.model_name),
+            ));
+        }
+        let waveform = match t
+            .choice("kind", &["constant", "sine", "schedule", "csv"], None)?
+            .as_str()
+        {
+            "constant" => Waveform::Constant(t.quantity("value", Dim::Current, None)?),
+            "sine" => {
+                let start = t.quantity("start", Dim::Time, Some(0.0))?;
+                let stop = t.quantity("stop", Dim::Time, Some(f64::INFINITY))?;
+                let frequency = match (t.get("frequency"), t.get("period")) {
+                    (Some(_), None) => t.quantity("frequency", Dim::Frequency, None)?,
+                    (None, Some(_)) => {
+                        let period = t.quantity("period", Dim::Time, None)?;
+                        require_non_negative(&t, "period", period, true)?;
+                        1.0 / period
+                    }
+                    _ => {
+                        return Err(t.error("frequency", "give exactly one of frequency and period"))
+                    }
+                };
+                Waveform::Sine {
+                    amplitude: t.quantity("amplitude", Dim::Current, None)?,
+                    frequency,
+                    start,
+                    stop,
+                }
+            }
+            "schedule" => {
+                let times = self.list(&t, "times", Dim::Time)?;
+                let values = self.list(&t, "values", Dim::Current)?;
+                if times.len() != values.len() || times.is_empty() {
+                    return Err(t.error(
+                        "values",
+                        "times and values must be non-empty lists of equal length",
+                    ));
+                }
+                if times.windows(2).any(|w| w[1] <= w[0]) {
+                    return Err(t.error("times", "times must increase"));
+                }
+                Waveform::Schedule { times, values }
+            }
+            _ => {
+                let rel = t.string("file", None)?;
+                let path = match &self.dir {
+                    Some(d) if Path::new(&rel).is_relative() => d.join(&rel),
+                    _ => PathBuf::from(&rel),
+                };
+                read_csv(&path).map_err(|m| t.error("file", format!("{}: {m}", path.display())))?
+            }
+        };
+        let neurons = match t.get("neurons") {
+            None => None,
+            Some(v) => {
+                let mut ids = Vec::new();
+                for x in v
+                    .as_array()
+                    .ok_or_else(|| t.error("neurons", "expected a list of neuron indices"))?
+                {
+                    match x.as_integer() {
+                        Some(i) if i >= 0 && (i as usize) < pop.size => ids.push(i as u32),
+                        _ => {
+                            return Err(t.error(
+                                "neurons",
+                                format!("{x} is not an index in 0..{}", pop.size),
+                            ))
+                        }
+                    }
+                }
+                ids.sort_unstable();
+                ids.dedup();
+                Some(ids)
+            }
+        };
+        t.finish()?;
+        Ok(Injector {
+            population,
+            compartment,
+            waveform,
+            neurons,
+        })
+    }
+
+    fn list(&self, t: &ParamTable, key: &str, dim: Dim) -> Result<Vec<f64>> {
+        let v = t.get(key).ok_or_else(|| {
+            t.error(
+                key,
+                format!("is missing; expected a list of {}", dim.describe()),
+            )
+        })?;
+        let arr = v
+            .as_array()
+            .ok_or_else(|| t.error(key, "expected a list"))?;
+        arr.iter().map(|x| t.value_quantity(key, x, dim)).collect()
+    }
+
+    fn record(&self, value: Option<&toml::Value>) -> Result<RecordSpec> {
+        let empty = toml::Value::Table(toml::Table::new());
+        let t = sub_table(self.file, "record", value.unwrap_or(&empty))?;
+        let neurons: Vec<usize> = (0..self.pops.len())
+            .filter(|&p| !self.pops[p].model.is_source())
+            .collect();
+        let pick = |key: &str| -> Result<Vec<usize>> {
+            match t.get(key) {
+                None => Ok(neurons.clone()),
+                Some(v) => {
+                    let arr = v
+                        .as_array()
+                        .ok_or_else(|| t.error(key, "expected a list of population names"))?;
+                    arr.iter()
+                        .map(|x| {
+                            let n = x.as_str().unwrap_or_default();
+                            self.pops
+                                .iter()
+                                .position(|p| p.name == n)
+                                .ok_or_else(|| t.error(key, format!("no population is called {x}")))
+                        })
+                        .collect()
+                }
+            }
+        };
+        let spikes = pick("spikes")?;
+        let rates: Vec<usize> = pick("rate_populations")?;
+        if let Some(&p) = rates.iter().find(|&&p| self.pops[p].model.is_source()) {
+            return Err(t.error(
+                "rate_populations",
+                format!(
+                    "\"{}\" is a spike source; event and burst rates need neurons",
+                    self.pops[p].name
+                ),
+            ));
+        }
+        let rate_bin = t.quantity("rate_bin", Dim::Time, Some(0.05))?;
+        require_non_negative(&t, "rate_bin", rate_bin, true)?;
+        self.steps(&t, "rate_bin", rate_bin)?;
+        let mut traces = Vec::new();
+        if let Some(v) = t.get("traces") {
+            let arr = v.as_array().ok_or_else(|| {
+                t.error(
+                    "traces",
+                    "expected an array of tables, written [[record.traces]]",
+                )
+            })?;
+            for (i, item) in arr.iter().enumerate() {
+                let tt = sub_table(self.file, &format!("record.traces[{i}]"), item)?;
+                let population = self.pop_index(&tt, "population")?;
+                let pop = &self.pops[population];
+                let mut init =
+                    crate::engine::rng::stream(0, crate::engine::rng::Purpose::Init, &[]);
+                let names = pop.model.build_chunk(1, &mut init).state_names();
+                let mut variables = Vec::new();
+                let vars = tt
+                    .get("variables")
+                    .and_then(|v| v.as_array())
+                    .ok_or_else(|| {
+                        tt.error("variables", "expected a list of state variable names")
+                    })?;
+                for v in vars {
+                    let n = v.as_str().unwrap_or_default();
+                    let idx = names.iter().position(|&x| x == n).ok_or_else(|| {
+                        tt.error(
+                            "variables",
+                            format!(
+                                "{v} is not a state variable of \"{}\"; known: {}",
+                                pop.model_name,
+                                names.join(", ")
+                            ),
+                        )
+                    })?;
+                    variables.push((n.to_string(), idx));
+                }
+                let mut ids = Vec::new();
+                for x in tt
+                    .get("neurons")
+                    .and_then(|v| v.as_array())
+                    .ok_or_else(|| tt.error("neurons", "expected a list of neuron indices"))?
+                {
+                    match x.as_integer() {
+                        Some(k) if k >= 0 && (k as usize) < pop.size => ids.push(k as u32),
+                        _ => {
+                            return Err(tt.error(
+                                "neurons",
+                                format!("{x} is not an index in 0..{}", pop.size),
+                            ))
+                        }
+                    }
+                }
+                let interval = tt.quantity("interval", Dim::Time, Some(self.dt))?;
+                require_non_negative(&tt, "interval", interval, true)?;
+                let interval_steps = self.steps(&tt, "interval", interval)? as u64;
+                tt.finish()?;
+                traces.push(TraceSpec {
+                    population,
+                    neurons: ids,
+                    variables,
+                    interval_steps,
+                });
+            }
+        }
+        t.finish()?;
+        Ok(RecordSpec {
+            spikes,
+            rate_bin,
+            rates,
+            traces,
+        })
+    }
+}
+
+/// Reads a current schedule from a CSV file with a header such as `time_s,current_pA`: the
+/// suffixes give the units; each row starts a piecewise-constant level.
+fn read_csv(path: &Path) -> std::result::Result<Waveform, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the file ({e})"))?;
+    let mut lines = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
+    let header = lines
+        .next()
+        .ok_or("the file is empty; expected a header such as time_s,current_pA")?;
+    let cols: Vec<&str> = header.split(',').map(str::trim).collect();
+    let unit = |col: Option<&&str>, prefix: &str, dim: Dim| -> std::result::Result<f64, String> {
+        let c = col.ok_or(format!("missing column {prefix}_<unit>"))?;
+        let u = c
+            .strip_prefix(prefix)
+            .and_then(|s| s.strip_prefix('_'))
+            .ok_or(format!(
+                "column \"{c}\" should be {prefix}_<unit>, e.g. time_s,current_pA"
+            ))?;
+        super::units::parse_quantity(&format!("1 {u}"), dim)
+            .map_err(|m| format!("column \"{c}\": {m}"))
+    };
+    let (ft, fi) = (
+        unit(cols.first(), "time", Dim::Time)?,
+        unit(cols.get(1), "current", Dim::Current)?,
+    );
+    let (mut times, mut values) = (Vec::new(), Vec::new());
+    for (k, line) in lines.enumerate() {
+        let mut it = line.split(',').map(str::trim);
+        let parse = |s: Option<&str>| {
+            s.and_then(|x| x.parse::<f64>().ok())
+                .filter(|x| x.is_finite())
+        };
+        let (t, i) = (parse(it.next()), parse(it.next()));
+        match (t, i) {
+            (Some(t), Some(i)) => {
+                if times.last().is_some_and(|&last| t * ft <= last) {
+                    return Err(format!("row {}: times must increase", k + 2));
+                }
+                times.push(t * ft);
+                values.push(i * fi);
+            }
+            _ => {
+                return Err(format!(
+                    "row {}: expected two numbers, found \"{line}\"",
+                    k + 2
+                ))
+            }
+        }
+    }
+    if times.is_empty() {
+        return Err("no data rows".into());
+    }
+    Ok(Waveform::Schedule { times, values })
+}

@@ -1,0 +1,390 @@
+//! The network: populations, projections, short-term plasticity, injectors, and the step.
+
+use super::rng::{name_id, stream, Purpose, Rng};
+use super::spike_ring::SpikeRing;
+use crate::inputs::current::Injector;
+use crate::neurons::{Compartment, NeuronChunk, NeuronModel, CHUNK};
+use crate::synapses::detector::BurstDetector;
+use crate::synapses::projection::{Projection, ProjectionSpec, Transmission};
+use crate::synapses::stp::{StpParams, StpState};
+use crate::Real;
+use rayon::prelude::*;
+use std::ops::Range;
+
+/// What the builder needs to know about a population.
+#[derive(Debug)]
+pub struct PopulationSpec {
+    pub name: String,
+    pub size: usize,
+    /// Preset or model name, for reports.
+    pub model_name: String,
+    pub model: Box<dyn NeuronModel>,
+}
+
+/// Everything needed to build a network.
+#[derive(Debug, Default)]
+pub struct NetworkSpec {
+    /// Time step, s.
+    pub dt: f64,
+    pub seed: u64,
+    pub populations: Vec<PopulationSpec>,
+    /// Projections with their short-term plasticity (if any).
+    pub projections: Vec<(ProjectionSpec, Option<StpParams>)>,
+    pub injectors: Vec<Injector>,
+}
+
+/// A population: name, size, model, and the range of its chunks in [`Network::chunks`].
+#[derive(Debug)]
+pub struct Population {
+    pub name: String,
+    pub size: usize,
+    pub model_name: String,
+    pub model: Box<dyn NeuronModel>,
+    pub chunks: Range<usize>,
+}
+
+/// One chunk of neurons with its random stream and this step's spikes (chunk-local ids).
+pub struct Chunk {
+    pub population: usize,
+    /// Index of the chunk within its population.
+    pub index: usize,
+    pub neurons: Box<dyn NeuronChunk>,
+    pub rng: Rng,
+    pub spikes: Vec<u32>,
+}
+
+/// Events and bursts of the current step according to one online detector.
+#[derive(Debug)]
+pub struct Classified {
+    pub detector: BurstDetector,
+    pub events: Vec<u32>,
+    pub bursts: Vec<u32>,
+}
+
+impl Classified {
+    fn new(n: usize, dt: f64, lag: usize) -> Self {
+        Classified {
+            detector: BurstDetector::new(n, dt, lag),
+            events: Vec::new(),
+            bursts: Vec::new(),
+        }
+    }
+}
+
+/// Spiking output of a population: the delay ring and the online burst detectors.
+#[derive(Debug)]
+pub struct Output {
+    pub ring: SpikeRing,
+    /// Postsynaptic-side detector (no lag): monitors and plasticity. `None` for spike sources.
+    pub post: Option<Classified>,
+    /// Presynaptic-side detectors of filtered projections, one per lag.
+    pub pre: Vec<Classified>,
+}
+
+/// Shared short-term-plasticity state of one presynaptic population and parameter set,
+/// with the efficacies of recent spikes aligned with the population's spike ring.
+#[derive(Debug)]
+pub struct StpGroup {
+    pub pre: usize,
+    pub state: StpState,
+    efficacies: Vec<Vec<Real>>,
+}
+
+impl StpGroup {
+    /// Efficacies of the spikes emitted `delay` steps before `step`.
+    fn delayed(&self, step: u64, delay: usize) -> &[Real] {
+        match step.checked_sub(delay as u64) {
+            Some(s) => &self.efficacies[(s % self.efficacies.len() as u64) as usize],
+            None => &[],
+        }
+    }
+}
+
+/// A built network. [`Network::step`] advances it by dt in the order of spec/neurons.md §1.
+pub struct Network {
+    pub dt: f64,
+    /// Index of the step about to run (time of its start = step·dt).
+    pub step: u64,
+    pub populations: Vec<Population>,
+    pub chunks: Vec<Chunk>,
+    pub outputs: Vec<Output>,
+    pub projections: Vec<Projection>,
+    pub stp: Vec<StpGroup>,
+    pub injectors: Vec<Injector>,
+    /// Incoming projection indices of each population, in declaration order.
+    incoming: Vec<Vec<usize>>,
+    /// Whether phases run on the rayon pool (false: the same chunks in order on this thread).
+    pub parallel: bool,
+}
+
+impl Network {
+    /// Builds the network: draws initial states and connectivity from streams of `spec.seed`.
+    pub fn build(spec: NetworkSpec) -> Network {
+        let dt = spec.dt;
+        let mut populations = Vec::new();
+        let mut chunks = Vec::new();
+        for (p, ps) in spec.populations.into_iter().enumerate() {
+            let first = chunks.len();
+            let id = name_id(&ps.name);
+            for c in 0..ps.size.div_ceil(CHUNK) {
+                let len = CHUNK.min(ps.size - c * CHUNK);
+                let mut init = stream(spec.seed, Purpose::Init, &[id, c as u64]);
+                chunks.push(Chunk {
+                    population: p,
+                    index: c,
+                    neurons: ps.model.build_chunk(len, &mut init),
+                    rng: stream(spec.seed, Purpose::Dynamics, &[id, c as u64]),
+                    spikes: Vec::with_capacity(len),
+                });
+            }
+            populations.push(Population {
+                name: ps.name,
+                size: ps.size,
+                model_name: ps.model_name,
+                model: ps.model,
+                chunks: first..chunks.len(),
+            });
+        }
+
+        let n = populations.len();
+        let mut max_delay = vec![0usize; n];
+        let mut lags: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut incoming = vec![Vec::new(); n];
+        let mut stp: Vec<StpGroup> = Vec::new();
+        let mut projections = Vec::new();
+        for (i, (mut ps, stp_params)) in spec.projections.into_iter().enumerate() {
+            max_delay[ps.pre] = max_delay[ps.pre].max(ps.delay);
+            if ps.transmission.filtered() && !lags[ps.pre].contains(&ps.detector_lag) {
+                lags[ps.pre].push(ps.detector_lag);
+                max_delay[ps.pre] = max_delay[ps.pre].max(ps.detector_lag);
+            }
+            if let Some(params) = stp_params {
+                // Projections from one population with equal parameters share one state.
+                let g = match stp
+                    .iter()
+                    .position(|g| g.pre == ps.pre && *g.state.params() == params)
+                {
+                    Some(g) => g,
+                    None => {
+                        stp.push(StpGroup {
+                            pre: ps.pre,
+                            state: StpState::new(params, populations[ps.pre].size, dt),
+                            efficacies: Vec::new(),
+                        });
+                        stp.len() - 1
+                    }
+                };
+                ps.stp = Some(g);
+            }
+            incoming[ps.post].push(i);
+            let (n_pre, n_post) = (populations[ps.pre].size, populations[ps.post].size);
+            projections.push(Projection::build(ps, n_pre, n_post, spec.seed));
+        }
+        let outputs: Vec<Output> = populations
+            .iter()
+            .enumerate()
+            .map(|(p, pop)| Output {
+                ring: SpikeRing::new(max_delay[p]),
+                post: (!pop.model.is_source()).then(|| Classified::new(pop.size, dt, 0)),
+                pre: lags[p]
+                    .iter()
+                    .map(|&lag| Classified::new(pop.size, dt, lag))
+                    .collect(),
+            })
+            .collect();
+        for g in &mut stp {
+            g.efficacies = vec![Vec::new(); outputs[g.pre].ring.len()];
+        }
+        Network {
+            dt,
+            step: 0,
+            populations,
+            chunks,
+            outputs,
+            projections,
+            stp,
+            injectors: spec.injectors,
+            incoming,
+            parallel: rayon::current_num_threads() > 1,
+        }
+    }
+
+    /// Simulated time at the start of the next step, s.
+    pub fn time(&self) -> f64 {
+        self.step as f64 * self.dt
+    }
+
+    /// Index of the population called `name`.
+    pub fn population_index(&self, name: &str) -> Option<usize> {
+        self.populations.iter().position(|p| p.name == name)
+    }
+
+    /// Total number of synapses.
+    pub fn synapses(&self) -> u64 {
+        self.projections.iter().map(Projection::synapses).sum()
+    }
+
+    /// Spikes of population `p` emitted at step `n` (valid while `n` is within the ring).
+    pub fn spikes_at(&self, p: usize, n: u64) -> &[u32] {
+        self.outputs[p].ring.slot(n)
+    }
+
+    /// Runs `f` on every chunk, in parallel when enabled; chunks never depend on the thread count.
+    fn for_each_chunk(&mut self, f: impl Fn(&mut Chunk) + Sync + Send) {
+        if self.parallel {
+            self.chunks.par_iter_mut().for_each(f);
+        } else {
+            self.chunks.iter_mut().for_each(f);
+        }
+    }
+
+    /// One step of dt. `monitor` is called with the step index in the device phase, after the
+    /// injectors, and sees this step's spikes and classifications.
+    pub fn step(&mut self, monitor: &mut dyn FnMut(&Network, u64)) {
+        let n = self.step;
+        // 1. Neurons: every chunk integrates and emits the spikes of step n.
+        self.for_each_chunk(|c| {
+            c.spikes.clear();
+            c.neurons.update(&mut c.rng, &mut c.spikes);
+        });
+        self.collect_spikes(n);
+        // 2. Connections: classify spikes, release STP, deliver w·ε to target chunks.
+        self.classify(n);
+        self.release_stp(n);
+        self.deliver(n);
+        // 3. Devices: current injectors add dt·I/C; monitors record.
+        self.inject(n);
+        monitor(self, n);
+        // 4. Traces: burst detectors count this step's (and delayed) spikes.
+        self.count_traces(n);
+        // 5. Clock.
+        self.step += 1;
+    }
+
+    /// Joins the chunks' spike lists into each population's ring slot, in chunk order.
+    fn collect_spikes(&mut self, n: u64) {
+        for (p, pop) in self.populations.iter().enumerate() {
+            let slot = self.outputs[p].ring.slot_mut(n);
+            for c in &self.chunks[pop.chunks.clone()] {
+                let base = (c.index * CHUNK) as u32;
+                slot.extend(c.spikes.iter().map(|&s| base + s));
+            }
+        }
+    }
+
+    fn classify(&mut self, n: u64) {
+        for out in &mut self.outputs {
+            let spikes = out.ring.slot(n);
+            for cl in out.post.iter_mut().chain(out.pre.iter_mut()) {
+                cl.detector
+                    .classify(spikes, n, &mut cl.events, &mut cl.bursts);
+            }
+        }
+    }
+
+    fn release_stp(&mut self, n: u64) {
+        for g in &mut self.stp {
+            let len = g.efficacies.len() as u64;
+            let eff = &mut g.efficacies[(n % len) as usize];
+            g.state.release(self.outputs[g.pre].ring.slot(n), n, eff);
+        }
+    }
+
+    /// Delivery: one task per target chunk adds its incoming projections in order.
+    fn deliver(&mut self, n: u64) {
+        let (projections, outputs, stp, incoming) =
+            (&self.projections, &self.outputs, &self.stp, &self.incoming);
+        let deliver_chunk = |c: &mut Chunk| {
+            for &pi in &incoming[c.population] {
+                let proj = &projections[pi];
+                let spec = &proj.spec;
+                let out = &outputs[spec.pre];
+                let (spikes, eff) = match spec.transmission {
+                    Transmission::All => (
+                        out.ring.delayed(n, spec.delay),
+                        spec.stp.map(|g| stp[g].delayed(n, spec.delay)),
+                    ),
+                    Transmission::EventsOnly | Transmission::BurstsOnly => {
+                        let cl = out
+                            .pre
+                            .iter()
+                            .find(|cl| cl.detector.lag == spec.detector_lag)
+                            .expect("a detector exists for every filtered projection");
+                        let list = if spec.transmission == Transmission::EventsOnly {
+                            &cl.events
+                        } else {
+                            &cl.bursts
+                        };
+                        (list.as_slice(), None)
+                    }
+                };
+                if spikes.is_empty() {
+                    continue;
+                }
+                let g = c
+                    .neurons
+                    .conductance_mut(spec.compartment, spec.receptor)
+                    .expect("targets were validated when the network was specified");
+                proj.deliver(c.index, spikes, eff, g);
+            }
+        };
+        if self.parallel {
+            self.chunks.par_iter_mut().for_each(deliver_chunk);
+        } else {
+            self.chunks.iter_mut().for_each(deliver_chunk);
+        }
+    }
+
+    fn inject(&mut self, n: u64) {
+        let t = n as f64 * self.dt;
+        for inj in &self.injectors {
+            let current = inj.waveform.at(t);
+            if current == 0.0 {
+                continue;
+            }
+            let range = self.populations[inj.population].chunks.clone();
+            for c in &mut self.chunks[range] {
+                let base = (c.index * CHUNK) as u32;
+                let Some((v, gain)) = c.neurons.injection_mut(inj.compartment) else {
+                    continue;
+                };
+                let dv = gain * current as Real;
+                match &inj.neurons {
+                    None => v.iter_mut().for_each(|x| *x += dv),
+                    Some(ids) => {
+                        let lo = ids.partition_point(|&i| i < base);
+                        let hi = ids.partition_point(|&i| i < base + v.len() as u32);
+                        for &i in &ids[lo..hi] {
+                            v[(i - base) as usize] += dv;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn count_traces(&mut self, n: u64) {
+        for out in &mut self.outputs {
+            if let Some(post) = &mut out.post {
+                post.detector.count(out.ring.slot(n), n);
+            }
+            for cl in &mut out.pre {
+                cl.detector.count(out.ring.delayed(n, cl.detector.lag), n);
+            }
+        }
+    }
+
+    /// Checks every population's first state column (a membrane potential) for NaN or infinity.
+    pub fn find_instability(&self) -> Option<usize> {
+        self.chunks.iter().find_map(|c| {
+            let names = c.neurons.state_names();
+            (!names.is_empty() && c.neurons.state(0).iter().any(|v| !v.is_finite()))
+                .then_some(c.population)
+        })
+    }
+
+    /// Which compartments a population's model has, for validation.
+    pub fn compartments(&self, p: usize) -> &'static [Compartment] {
+        self.populations[p].model.compartments()
+    }
+}

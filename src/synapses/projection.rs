@@ -1,0 +1,128 @@
+//! A projection: the synapses from one population onto one (compartment, receptor) of another,
+//! stored as one CSR table per target chunk (spec/synapses.md §1–5; STYLE.md §4).
+//!
+//! Splitting the table by target chunk lets one task own one target chunk during delivery and
+//! add projections in a fixed order and spikes in id order, so conductances are summed in the
+//! same order for any thread count.
+
+use super::connectivity::{draw_chunk, ChunkCsr, Rule};
+use crate::engine::rng::{name_id, stream, Purpose};
+use crate::neurons::{Compartment, Receptor, CHUNK};
+use crate::Real;
+use rayon::prelude::*;
+
+/// What a projection transmits (spec/synapses.md §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transmission {
+    /// Every spike, after the axonal delay.
+    All,
+    /// Only events (first spikes), immediately: idealised depressing synapse / PV relay.
+    EventsOnly,
+    /// Once per burst, at its second spike, immediately: idealised facilitating synapse / SST relay.
+    BurstsOnly,
+}
+
+impl Transmission {
+    /// Whether this transmission filters by the presynaptic burst detector.
+    pub fn filtered(self) -> bool {
+        self != Transmission::All
+    }
+}
+
+/// Everything needed to build a projection.
+#[derive(Clone, Debug)]
+pub struct ProjectionSpec {
+    pub name: String,
+    pub pre: usize,
+    pub post: usize,
+    pub compartment: Compartment,
+    pub receptor: Receptor,
+    pub rule: Rule,
+    /// Weight, in units of the target compartment's leak conductance.
+    pub weight: f64,
+    /// Axonal delay in steps (0 = immediate delivery).
+    pub delay: usize,
+    /// Index of the shared short-term-plasticity state, if any (set by the network builder).
+    pub stp: Option<usize>,
+    pub transmission: Transmission,
+    /// Lag of the presynaptic burst detector in steps (filtered transmission only).
+    pub detector_lag: usize,
+}
+
+/// A built projection.
+#[derive(Debug)]
+pub struct Projection {
+    pub spec: ProjectionSpec,
+    /// One table per target chunk.
+    pub tables: Vec<ChunkCsr>,
+    /// Per-synapse weights per target chunk, or `None` while all weights equal `spec.weight`.
+    pub weights: Option<Vec<Vec<Real>>>,
+}
+
+impl Projection {
+    /// Draws the connectivity: each target chunk from its own stream (seed, name, chunk).
+    pub fn build(spec: ProjectionSpec, n_pre: usize, n_post: usize, seed: u64) -> Self {
+        let n_chunks = n_post.div_ceil(CHUNK);
+        let same = spec.pre == spec.post;
+        let id = name_id(&spec.name);
+        let tables = (0..n_chunks)
+            .into_par_iter()
+            .map(|c| {
+                let len = CHUNK.min(n_post - c * CHUNK);
+                let mut rng = stream(seed, Purpose::Connectivity, &[id, c as u64]);
+                draw_chunk(spec.rule, n_pre, c, len, same, &mut rng)
+            })
+            .collect();
+        Projection {
+            spec,
+            tables,
+            weights: None,
+        }
+    }
+
+    /// Number of synapses.
+    pub fn synapses(&self) -> u64 {
+        self.tables.iter().map(|t| t.len() as u64).sum()
+    }
+
+    /// Adds the conductance increments of `spikes` (presynaptic ids, ascending) onto target chunk
+    /// `chunk`'s column `g`: w·ε per synapse, with ε the STP efficacy of each spike (1 without STP).
+    #[inline]
+    pub fn deliver(
+        &self,
+        chunk: usize,
+        spikes: &[u32],
+        efficacies: Option<&[Real]>,
+        g: &mut [Real],
+    ) {
+        let table = &self.tables[chunk];
+        let w = self.spec.weight as Real;
+        match (&self.weights, efficacies) {
+            (None, None) => {
+                for &s in spikes {
+                    for &j in &table.cols[table.row(s as usize)] {
+                        g[j as usize] += w;
+                    }
+                }
+            }
+            (None, Some(eff)) => {
+                for (&s, &e) in spikes.iter().zip(eff) {
+                    let we = w * e;
+                    for &j in &table.cols[table.row(s as usize)] {
+                        g[j as usize] += we;
+                    }
+                }
+            }
+            (Some(weights), eff) => {
+                let weights = &weights[chunk];
+                for (k, &s) in spikes.iter().enumerate() {
+                    let e = eff.map_or(1.0, |e| e[k]);
+                    let row = table.row(s as usize);
+                    for (&j, &wj) in table.cols[row.clone()].iter().zip(&weights[row]) {
+                        g[j as usize] += wj * e;
+                    }
+                }
+            }
+        }
+    }
+}
