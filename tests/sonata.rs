@@ -325,6 +325,21 @@ fn reader_accepts_files_of_other_tools() {
         "{ts:?}"
     );
     assert_eq!(ids, [4, 9]);
+    drop(reader);
+    // Older BMTK files give the order as a string.
+    {
+        let f = hdf5::File::open_rw(&seconds).unwrap();
+        let value: VarLenUnicode = "time".parse().unwrap();
+        f.group("spikes/ext")
+            .unwrap()
+            .new_attr::<VarLenUnicode>()
+            .create("sorting")
+            .unwrap()
+            .write_scalar(&value)
+            .unwrap();
+    }
+    let reader = SonataReader::open(&seconds).unwrap();
+    assert_eq!(reader.sorting("ext").unwrap(), Sorting::ByTime);
 
     // No units: milliseconds; sorting as a signed enum, as libsonata writes it.
     let bare = dir.path().join("bare.h5");

@@ -26,6 +26,11 @@ fn file_of(loc: &Location) -> PathBuf {
     PathBuf::from(loc.filename())
 }
 
+/// Maps an HDF5 error on `path` to the library error.
+pub(crate) fn h5_err(path: &Path) -> impl Fn(hdf5::Error) -> Error + '_ {
+    move |e| Error::hdf5(path, e)
+}
+
 /// Opens the group at `path` (slash-separated, relative to `parent`), creating missing levels.
 pub fn ensure_group(parent: &Group, path: &str) -> Result<Group> {
     let file = file_of(parent);
@@ -337,11 +342,6 @@ impl<T: H5Type + Copy> Drop for AppendTable<T> {
         // Errors cannot be returned from `drop`; `close` is the way to see them.
         let _ = self.flush();
     }
-}
-
-/// Maps an HDF5 error on `path` to the library error.
-pub(crate) fn h5_err(path: &Path) -> impl Fn(hdf5::Error) -> Error + '_ {
-    move |e| Error::hdf5(path, e)
 }
 
 #[cfg(test)]

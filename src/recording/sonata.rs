@@ -1,18 +1,20 @@
 //! Spike trains in the SONATA spike-report layout (HDF5), readable by h5py, libsonata and NEST
 //! tools.
 //!
-//! Layout (SONATA developer guide, "Spike file" section; libsonata `SpikeReader`):
+//! Layout, from the SONATA developer guide (v0.1), sections "Common conventions › HDF5" (root
+//! attributes) and "Output file formats › Spike file":
 //!
 //! ```text
 //! /                      attributes magic = 0x0A7A (uint32), version = [0, 1] (uint32[2])
 //! /spikes/<population>   attribute sorting: enum {none = 0, by_id = 1, by_time = 2} (uint8)
-//!     timestamps         float64[N], attribute units = "ms"
-//!     node_ids           uint64[N], node ids local to the population
+//!     timestamps         float64[N] spike times, attribute units = "ms"
+//!     node_ids           uint64[N] node ids local to the population
 //! ```
 //!
-//! libsonata reads `sorting` as an HDF5 enum (a string is rejected) and requires the `units`
-//! attribute on `timestamps`; the spec makes `sorting` optional (default none) and `units`
-//! optional (default ms), which the reader here accepts.
+//! The spec makes `sorting` optional (no order assumed when absent) and only says `units` is a
+//! string. libsonata (`SpikeReader`) reads `sorting` as an HDF5 enum, matched by member name,
+//! and fails on a string; it also requires `units`. The writer therefore always writes both;
+//! the reader accepts files without them (ms, none).
 
 use std::path::{Path, PathBuf};
 
@@ -490,7 +492,12 @@ fn read_sorting(group: &Group) -> std::result::Result<Sorting, String> {
             let text = read_str_attr(group, "sorting")
                 .map_err(|e| e.to_string())?
                 .unwrap_or_default();
-            Sorting::from_name(text.trim()).ok_or_else(|| unknown(format!("\"{text}\"")))
+            // Older BMTK files store the order as a string, sometimes "time" or "id".
+            match text.trim() {
+                "time" => Ok(Sorting::ByTime),
+                "id" => Ok(Sorting::ById),
+                name => Sorting::from_name(name).ok_or_else(|| unknown(format!("\"{text}\""))),
+            }
         }
     }
 }
@@ -503,14 +510,18 @@ mod tests {
     fn out_of_order_append_sets_sorting_none() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.h5");
-        let mut w = SonataWriter::create(&path, &["a", "b"]).unwrap();
+        let mut w = SonataWriter::create(&path, &["a", "b", "c"]).unwrap();
         w.append(0, &[1.0, 2.0], &[0, 1]).unwrap();
         w.append(0, &[1.5], &[2]).unwrap();
         w.append(1, &[1.0, 1.0, 3.0], &[0, 1, 2]).unwrap();
+        w.append(2, &[2.0, 1.0], &[0, 1]).unwrap();
         w.close().unwrap();
         let r = SonataReader::open(&path).unwrap();
         assert_eq!(r.sorting("a").unwrap(), Sorting::None);
+        // Equal times are still in time order.
         assert_eq!(r.sorting("b").unwrap(), Sorting::ByTime);
+        assert_eq!(r.sorting("c").unwrap(), Sorting::None);
+        assert_eq!(r.read_all("a").unwrap().0, [1.0, 2.0, 1.5]);
     }
 
     #[test]
