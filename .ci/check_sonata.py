@@ -1,0 +1,85 @@
+"""Checks a SONATA spike file with libsonata against what h5py sees.
+
+For every population under /spikes: libsonata lists it, reads as many spikes as the h5py
+datasets hold, with identical node ids and timestamps, reports time units "ms" and
+sorting "by_time"; the root attributes are magic = 0x0A7A and version = [0, 1].
+Exits 1 with one line per failure, 0 when everything matches.
+"""
+
+import sys
+from importlib.metadata import version
+
+import h5py
+import libsonata
+import numpy as np
+
+
+def check(path, failures):
+    """Appends a message to `failures` for every mismatch found in the file at `path`."""
+    with h5py.File(path, "r") as f:
+        magic = f.attrs.get("magic")
+        if magic is None or int(magic) != 0x0A7A:
+            failures.append(f"root attribute magic is {magic!r}, expected 0x0A7A")
+        version = f.attrs.get("version")
+        if version is None or list(np.asarray(version).ravel()) != [0, 1]:
+            failures.append(f"root attribute version is {version!r}, expected [0, 1]")
+        if "spikes" not in f:
+            failures.append("no /spikes group")
+            return
+        expected = {}
+        for name, group in f["spikes"].items():
+            expected[name] = (group["node_ids"][()], group["timestamps"][()])
+            if "sorting" not in group.attrs:
+                failures.append(f"population {name}: no sorting attribute")
+            elif h5py.check_enum_dtype(group.attrs.get_id("sorting").dtype) is None:
+                failures.append(f"population {name}: sorting attribute is not an HDF5 enum")
+
+    reader = libsonata.SpikeReader(path)
+    names = sorted(reader.get_population_names())
+    if names != sorted(expected):
+        failures.append(f"libsonata lists populations {names}, h5py {sorted(expected)}")
+    for name in names:
+        if name not in expected:
+            continue
+        pop = reader[name]
+        arrays = pop.get_dict()
+        node_ids, timestamps = expected[name]
+        count = len(arrays["node_ids"])
+        print(f"{name}: {count} spikes, sorting {pop.sorting}, units {pop.time_units}")
+        if count != len(node_ids) or len(arrays["timestamps"]) != len(timestamps):
+            failures.append(
+                f"population {name}: libsonata reads {count} spikes, h5py {len(node_ids)}"
+            )
+        elif not (
+            np.array_equal(arrays["node_ids"], node_ids)
+            and np.array_equal(arrays["timestamps"], timestamps)
+        ):
+            failures.append(f"population {name}: libsonata and h5py read different spikes")
+        if len(pop.get()) != len(node_ids):
+            failures.append(f"population {name}: libsonata get() returns a different count")
+        if pop.sorting != "by_time":
+            failures.append(f"population {name}: sorting is {pop.sorting}, expected by_time")
+        if pop.time_units != "ms":
+            failures.append(f"population {name}: time units are {pop.time_units!r}, expected ms")
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(f"usage: {sys.argv[0]} SPIKE_FILE", file=sys.stderr)
+        return 2
+    path = sys.argv[1]
+    failures = []
+    try:
+        check(path, failures)
+    except Exception as e:  # libsonata and h5py raise several types; report any as a failure
+        failures.append(f"{type(e).__name__}: {e}")
+    if failures:
+        for failure in failures:
+            print(f"check_sonata: {path}: {failure}", file=sys.stderr)
+        return 1
+    print(f"check_sonata: {path}: OK (libsonata {version('libsonata')}, h5py {h5py.__version__})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
