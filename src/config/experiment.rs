@@ -272,7 +272,7 @@ impl Builder<'_> {
             name: name.to_string(),
             size,
             model_name,
-            model,
+            model: model.into(),
         });
         if let Some(bg) = background {
             self.background(name, self.pops.len() - 1, &bg)?;
@@ -327,7 +327,7 @@ impl Builder<'_> {
                     name: src.clone(),
                     size,
                     model_name: "poisson".into(),
-                    model,
+                    model: model.into(),
                 });
                 let delay = self.steps(&ct, "rate", DEFAULT_DELAY)?;
                 self.projections.push((

@@ -10,6 +10,7 @@ use crate::synapses::stp::{StpParams, StpState};
 use crate::Real;
 use rayon::prelude::*;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// What the builder needs to know about a population.
 #[derive(Debug)]
@@ -18,7 +19,7 @@ pub struct PopulationSpec {
     pub size: usize,
     /// Preset or model name, for reports.
     pub model_name: String,
-    pub model: Box<dyn NeuronModel>,
+    pub model: Arc<dyn NeuronModel>,
 }
 
 /// Everything needed to build a network.
@@ -39,7 +40,7 @@ pub struct Population {
     pub name: String,
     pub size: usize,
     pub model_name: String,
-    pub model: Box<dyn NeuronModel>,
+    pub model: Arc<dyn NeuronModel>,
     pub chunks: Range<usize>,
 }
 
@@ -119,11 +120,11 @@ pub struct Network {
 
 impl Network {
     /// Builds the network: draws initial states and connectivity from streams of `spec.seed`.
-    pub fn build(spec: NetworkSpec) -> Network {
+    pub fn build(spec: &NetworkSpec) -> Network {
         let dt = spec.dt;
         let mut populations = Vec::new();
         let mut chunks = Vec::new();
-        for (p, ps) in spec.populations.into_iter().enumerate() {
+        for (p, ps) in spec.populations.iter().enumerate() {
             let first = chunks.len();
             let id = name_id(&ps.name);
             for c in 0..ps.size.div_ceil(CHUNK) {
@@ -138,10 +139,10 @@ impl Network {
                 });
             }
             populations.push(Population {
-                name: ps.name,
+                name: ps.name.clone(),
                 size: ps.size,
-                model_name: ps.model_name,
-                model: ps.model,
+                model_name: ps.model_name.clone(),
+                model: ps.model.clone(),
                 chunks: first..chunks.len(),
             });
         }
@@ -152,13 +153,14 @@ impl Network {
         let mut incoming = vec![Vec::new(); n];
         let mut stp: Vec<StpGroup> = Vec::new();
         let mut projections = Vec::new();
-        for (i, (mut ps, stp_params)) in spec.projections.into_iter().enumerate() {
+        for (i, (ps, stp_params)) in spec.projections.iter().enumerate() {
+            let mut ps = ps.clone();
             max_delay[ps.pre] = max_delay[ps.pre].max(ps.delay);
             if ps.transmission.filtered() && !lags[ps.pre].contains(&ps.detector_lag) {
                 lags[ps.pre].push(ps.detector_lag);
                 max_delay[ps.pre] = max_delay[ps.pre].max(ps.detector_lag);
             }
-            if let Some(params) = stp_params {
+            if let Some(params) = *stp_params {
                 // Projections from one population with equal parameters share one state.
                 let g = match stp
                     .iter()
@@ -203,7 +205,7 @@ impl Network {
             outputs,
             projections,
             stp,
-            injectors: spec.injectors,
+            injectors: spec.injectors.clone(),
             incoming,
             parallel: rayon::current_num_threads() > 1,
         }
@@ -372,6 +374,22 @@ impl Network {
                 cl.detector.count(out.ring.delayed(n, cl.detector.lag), n);
             }
         }
+    }
+
+    /// Out-degree of every neuron summed over its projections (empty for a population without
+    /// outgoing synapses), for counting synaptic events.
+    pub fn fanout(&self) -> Vec<Vec<u32>> {
+        let mut fan: Vec<Vec<u32>> = vec![Vec::new(); self.populations.len()];
+        for proj in &self.projections {
+            let f = &mut fan[proj.spec.pre];
+            f.resize(self.populations[proj.spec.pre].size, 0);
+            for table in &proj.tables {
+                for (i, d) in f.iter_mut().enumerate() {
+                    *d += table.row(i).len() as u32;
+                }
+            }
+        }
+        fan
     }
 
     /// Checks every population's first state column (a membrane potential) for NaN or infinity.

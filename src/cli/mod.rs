@@ -1,0 +1,44 @@
+//! The `burstccn` command line (clap derive): one file per subcommand.
+
+pub mod info;
+pub mod run;
+
+use clap::{Parser, Subcommand};
+
+/// Simulator of cortical spiking networks that learn with bursts.
+#[derive(Parser, Debug)]
+#[command(name = "burstccn", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a spiking experiment (TOML) and write spikes.h5, recordings.h5, config.toml, summary.json.
+    Run(run::RunArgs),
+    /// Print populations, synapse counts and a memory estimate without running.
+    Info(info::InfoArgs),
+    /// List the neuron models and presets.
+    Models,
+}
+
+/// Runs the parsed command line.
+pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Run(args) => run::run(&args),
+        Command::Info(args) => info::info(&args),
+        Command::Models => {
+            println!("models:");
+            for m in burstccn::neurons::MODELS {
+                println!("  {:<14} {}", m.name, m.description);
+            }
+            println!(
+                "presets (models/neurons/*.toml): {}",
+                burstccn::config::presets::names().join(", ")
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Running an experiment: output directory, network build, the step loop with progress,
+//! interruption and instability checks, recordings and `summary.json`.
+
+use super::network::Network;
+use crate::config::Experiment;
+use crate::error::{Error, Result};
+use crate::recording::summary::Summary;
+use crate::recording::Recorder;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// Steps between checks of the interrupt flag, numerical state and progress bar.
+const CHECK_EVERY: u64 = 1000;
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Run directory (created; replaced only with `force`).
+    pub out: PathBuf,
+    /// Worker threads; 0 = one per core.
+    pub threads: usize,
+    /// Replace an existing run directory.
+    pub force: bool,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// Creates the run directory, refusing to touch an existing one unless `force`.
+pub fn prepare_dir(dir: &Path, force: bool) -> Result<()> {
+    if dir.exists() {
+        if !force {
+            return Err(Error::OutputExists(dir.to_path_buf()));
+        }
+        std::fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))
+}
+
+/// Runs `exp` and writes everything into `opts.out`. `interrupt`, when set (by Ctrl-C), stops
+/// the run after the current step; the files are closed and the summary says "interrupted".
+pub fn run(exp: &Experiment, opts: &RunOptions, interrupt: &AtomicBool) -> Result<Summary> {
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::config("--threads", "threads", e.to_string()))?;
+    prepare_dir(&opts.out, opts.force)?;
+    let mut resolved = exp.resolved.clone();
+    resolved.insert("seed".into(), toml::Value::Integer(exp.seed as i64));
+    let config_path = opts.out.join("config.toml");
+    std::fs::write(&config_path, toml::to_string(&resolved).unwrap_or_default())
+        .map_err(|e| Error::io(&config_path, e))?;
+
+    pool.install(|| {
+        let t0 = Instant::now();
+        let mut net = Network::build(&exp.network);
+        net.parallel = threads > 1;
+        let build_s = t0.elapsed().as_secs_f64();
+        let mut recorder = Recorder::create(&opts.out, &exp.record, exp.summary_start, &net)?;
+
+        let total = (exp.duration / net.dt).round() as u64;
+        let bar = progress_bar(total, exp.duration, opts.progress);
+        let t1 = Instant::now();
+        let mut stop: Option<Error> = None;
+        while net.step < total {
+            net.step(&mut |net, n| recorder.record(net, n));
+            if net.step % CHECK_EVERY == 0 || net.step == total {
+                bar.set_position(net.step);
+                let elapsed = t1.elapsed().as_secs_f64();
+                bar.set_message(format!(
+                    "t = {:.2} of {:.2} s, {:.2}× real time",
+                    net.time(),
+                    exp.duration,
+                    net.time() / elapsed.max(1e-9)
+                ));
+                if let Some(p) = net.find_instability() {
+                    stop = Some(Error::Instability {
+                        population: net.populations[p].name.clone(),
+                        time_s: net.time(),
+                        message: "a membrane potential became NaN or infinite; reduce dt or check weights and currents".into(),
+                    });
+                    break;
+                }
+                if interrupt.load(Ordering::SeqCst) {
+                    stop = Some(Error::Interrupted {
+                        time_s: net.time(),
+                        dir: opts.out.clone(),
+                    });
+                    break;
+                }
+            }
+        }
+        bar.finish_and_clear();
+        let wall_s = t1.elapsed().as_secs_f64();
+        let simulated_s = net.time();
+        let totals = recorder.totals.clone();
+        let synaptic_events = recorder.synaptic_events;
+        let closed = recorder.close();
+        let status = match (&stop, &closed) {
+            (None, Ok(())) => "complete",
+            (Some(Error::Interrupted { .. }), _) => "interrupted",
+            _ => "failed",
+        };
+        let window = (simulated_s - exp.summary_start).max(0.0);
+        let summary = Summary {
+            experiment: exp.name.clone(),
+            status: status.into(),
+            seed: exp.seed,
+            threads,
+            dt_ms: net.dt * 1e3,
+            simulated_s,
+            summary_start_s: exp.summary_start,
+            wall_s,
+            build_s,
+            speed: simulated_s / wall_s.max(1e-9),
+            neurons: net.populations.iter().filter(|p| !p.model.is_source()).map(|p| p.size as u64).sum(),
+            synapses: net.synapses(),
+            synaptic_events,
+            synaptic_events_per_s: synaptic_events as f64 / wall_s.max(1e-9),
+            peak_rss_mib: crate::recording::summary::peak_rss_mib(),
+            populations: Summary::populations(&net, &totals, window),
+            readouts: Default::default(),
+        };
+        summary.write(&opts.out.join("summary.json"))?;
+        match (stop, closed) {
+            (Some(e), _) | (None, Err(e)) => Err(e),
+            (None, Ok(())) => Ok(summary),
+        }
+    })
+}
+
+fn progress_bar(total: u64, duration: f64, show: bool) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(
+        Some(total),
+        if show {
+            ProgressDrawTarget::stderr_with_hz(4)
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30.cyan/blue} {msg}, ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(format!("t = 0 of {duration:.2} s"));
+    bar
+}

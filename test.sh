@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The test suite: unit and integration tests in release mode, then the field's own reader
+# (libsonata) on a spike file the simulator wrote.
+set -euo pipefail
+cd "$(dirname "$0")"
+bash scripts/deps.sh --python
+cargo build --release --locked 2>/dev/null || cargo build --release
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+./target/release/burstccn run experiments/demo.toml --set duration_s=0.5 --out "$tmp/run" --quiet
+bash .ci/check_sonata.sh "$tmp/run/spikes.h5"
+cargo test --release
