@@ -1,5 +1,6 @@
 //! The `burstccn` command line (clap derive): one file per subcommand.
 
+pub mod bench;
 pub mod info;
 pub mod run;
 
@@ -22,6 +23,8 @@ pub enum Command {
     Info(info::InfoArgs),
     /// List the neuron models and presets.
     Models,
+    /// Time benchmark workloads at several thread counts (Markdown table for BENCHMARKS.md).
+    Bench(bench::BenchArgs),
 }
 
 /// Runs the parsed command line.
@@ -29,6 +32,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Info(args) => info::info(&args),
+        Command::Bench(args) => bench::bench(&args),
         Command::Models => {
             println!("models:");
             for m in burstccn::neurons::MODELS {
