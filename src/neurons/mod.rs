@@ -10,7 +10,12 @@ use crate::engine::rng::Rng;
 use crate::error::Result;
 use crate::Real;
 
+pub mod adex;
+pub mod burst_poisson;
+pub mod columns;
+pub mod lif;
 pub mod poisson;
+pub mod pyramidal;
 
 /// Neurons per chunk: the unit of parallel work and of random streams.
 pub const CHUNK: usize = 1024;
@@ -56,7 +61,11 @@ pub trait NeuronChunk: Send + Sync {
 
     /// The conductance column (dimensionless, in units of the compartment's leak conductance)
     /// that projections onto (compartment, receptor) add to; `None` if the model has no such synapse.
-    fn conductance_mut(&mut self, compartment: Compartment, receptor: Receptor) -> Option<&mut [Real]>;
+    fn conductance_mut(
+        &mut self,
+        compartment: Compartment,
+        receptor: Receptor,
+    ) -> Option<&mut [Real]>;
 
     /// The membrane-potential column of `compartment` (V) and dt/C (V per A), so a current
     /// injector can add dt·I/C in the device phase (spec/neurons.md §6); `None` if absent.
@@ -100,6 +109,10 @@ pub struct ModelKind {
 /// Every neuron model, listed once; configuration parsing and `burstccn models` read this list.
 pub const MODELS: &[ModelKind] = &[
     poisson::KIND,
+    pyramidal::KIND,
+    burst_poisson::KIND,
+    adex::KIND,
+    lif::KIND,
 ];
 
 /// Looks up a model kind by name.

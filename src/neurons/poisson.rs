@@ -39,7 +39,10 @@ fn read(t: &ParamTable, dt: f64) -> Result<Box<dyn NeuronModel>> {
     if rate * dt > 1.0 {
         return Err(t.error(
             "rate",
-            format!("{rate} Hz exceeds one spike per step (1/dt = {} Hz)", 1.0 / dt),
+            format!(
+                "{rate} Hz exceeds one spike per step (1/dt = {} Hz)",
+                1.0 / dt
+            ),
         ));
     }
     Ok(Box::new(Poisson { rate, p: rate * dt }))
@@ -133,7 +136,10 @@ mod tests {
 
     #[test]
     fn rate_and_one_spike_per_step() {
-        let model = Poisson { rate: 500.0, p: 0.05 };
+        let model = Poisson {
+            rate: 500.0,
+            p: 0.05,
+        };
         let mut rng = stream(7, Purpose::Dynamics, &[0]);
         let mut chunk = model.build_chunk(1000, &mut rng);
         let mut spikes = Vec::new();
