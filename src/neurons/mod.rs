@@ -10,7 +10,12 @@ use crate::engine::rng::Rng;
 use crate::error::Result;
 use crate::Real;
 
+pub mod adex;
+pub mod burst_poisson;
+pub mod columns;
+pub mod lif;
 pub mod poisson;
+pub mod pyramidal;
 
 /// Neurons per chunk: the unit of parallel work and of random streams.
 pub const CHUNK: usize = 1024;
@@ -102,7 +107,13 @@ pub struct ModelKind {
 }
 
 /// Every neuron model, listed once; configuration parsing and `burstccn models` read this list.
-pub const MODELS: &[ModelKind] = &[poisson::KIND];
+pub const MODELS: &[ModelKind] = &[
+    poisson::KIND,
+    pyramidal::KIND,
+    burst_poisson::KIND,
+    adex::KIND,
+    lif::KIND,
+];
 
 /// Looks up a model kind by name.
 pub fn model_kind(name: &str) -> Option<&'static ModelKind> {

@@ -1,0 +1,335 @@
+//! Adaptive exponential integrate-and-fire neuron with conductance synapses, with the exact
+//! semantics of the Auryn fork used by Payeur et al. (PV and SST interneurons of [P21]).
+//!
+//! Equations (spec/neurons.md §5) [AUR src/auryn/AdExGroup.cpp]; conductances in units of g_L,
+//! w̃ = w/g_L in volts:
+//!
+//! ```text
+//! τ_m dV/dt = (E_L − V) + Δ_T exp((V − V_T)/Δ_T) + g_E (E_exc − V) + g_I (E_inh − V) − w̃
+//! τ_w dw̃/dt = (a/g_L)(V − E_L) − w̃;      at a spike w̃ ← w̃ + b/g_L
+//! ```
+//!
+//! Discrete step, in order (★ = Auryn-specific, kept on purpose):
+//! 1. synaptic currents from the start-of-step g and V;
+//! 2. Euler step of V with all terms, ★ exp(x) computed as (1 + x/256)^256;
+//! 3. ★ V clipped to [`v_clip_min`, `v_clip_max`] = [−80, 20] mV;
+//! 4. if not refractory and ★ V > `v_spike` (0 mV, not V_T): spike, V ← V_reset,
+//!    w̃ += b/g_L, refractory ← t_ref; else if refractory: count down and ★ V ← E_L (not V_reset);
+//! 5. w̃ += (dt/τ_w)((a/g_L)(V − E_L) − w̃) with the V after step 4;
+//! 6. conductances decay by e^(−dt/τ).
+//!
+//! ★ Δ_T enters as given (volts): the fork's setter does not divide it by g_L as upstream
+//! Auryn does. Because of the clamp, V_reset only acts through the w̃ update of the spike step.
+//!
+//! | parameter | unit | default (PV) | meaning |
+//! |---|---|---|---|
+//! | `g_l` | nS | 10 | leak conductance g_L |
+//! | `tau_m` | ms | 10 | membrane time constant (C = g_L τ_m) |
+//! | `e_l` | mV | −70 | resting potential, also the refractory clamp |
+//! | `delta_t` | mV | 2 | slope factor Δ_T |
+//! | `v_t` | mV | −48 | exponential threshold V_T |
+//! | `a` | nS | 0 | subthreshold adaptation conductance |
+//! | `b` | pA | 0 | spike-triggered adaptation current |
+//! | `tau_w` | ms | 5 | adaptation time constant |
+//! | `v_reset` | mV | −55 | potential on the spike step |
+//! | `refractory` | ms | 1 | absolute refractory period (whole steps) |
+//! | `v_spike` | mV | 0 | spike detection level |
+//! | `v_clip_min`, `v_clip_max` | mV | −80, 20 | clip range of V after the Euler step |
+//! | `e_exc`, `tau_exc` | mV, ms | 0, 5 | AMPA reversal potential and decay |
+//! | `e_inh`, `tau_inh` | mV, ms | −80, 10 | GABA reversal potential and decay |
+//! | `v_init`, `v_init_sd` | —, mV | `"random"`, 5 | initial V: E_L or N(E_L, sd²) |
+//!
+//! Receives: soma × {excitatory, inhibitory} (weights in units of g_L); no dendrite.
+//! Current injection: soma, dt/C.
+//!
+//! Recordable: `v` (V), `w` (w̃, V), `g_exc`, `g_inh` (units of g_L).
+//!
+//! References: [AUR src/auryn/AdExGroup.cpp, AurynVector.h `fast_exp`], [SBP sim/sim_propagation.cpp
+//! `fix_parameters_pv_neurons`, `fix_parameters_som_neurons`], spec/neurons.md §5.
+
+use super::columns::{duration_steps, time_constant, VInit};
+use super::{Compartment, ModelKind, NeuronChunk, NeuronModel, Receptor};
+use crate::config::units::{require_non_negative, Dim, ParamTable};
+use crate::engine::rng::Rng;
+use crate::error::Result;
+use crate::Real;
+
+/// Registry entry.
+pub const KIND: ModelKind = ModelKind {
+    name: "adex",
+    description: "adaptive exponential IF, conductance synapses (Auryn AdExGroup fork semantics)",
+    read,
+};
+
+/// Validated parameters (SI).
+#[derive(Clone, Debug)]
+pub struct Adex {
+    /// Leak conductance, S.
+    pub g_l: f64,
+    /// Membrane time constant, s.
+    pub tau_m: f64,
+    /// Resting potential, V.
+    pub e_l: f64,
+    /// Slope factor, V.
+    pub delta_t: f64,
+    /// Exponential threshold, V.
+    pub v_t: f64,
+    /// Subthreshold adaptation, S.
+    pub a: f64,
+    /// Spike-triggered adaptation, A.
+    pub b: f64,
+    /// Adaptation time constant, s.
+    pub tau_w: f64,
+    /// Reset potential, V.
+    pub v_reset: f64,
+    /// Absolute refractory period, steps.
+    pub refractory_steps: u32,
+    /// Spike detection level, V.
+    pub v_spike: f64,
+    /// Clip range of V, V.
+    pub v_clip_min: f64,
+    pub v_clip_max: f64,
+    /// Reversal potentials (V) and decay time constants (s) of the synapses.
+    pub e_exc: f64,
+    pub tau_exc: f64,
+    pub e_inh: f64,
+    pub tau_inh: f64,
+    /// Initial membrane potential.
+    pub v_init: VInit,
+    /// Time step, s.
+    dt: f64,
+}
+
+/// Per-step constants in f32.
+#[derive(Clone, Copy, Debug)]
+struct AdexConsts {
+    e_l: Real,
+    v_t: Real,
+    delta_t: Real,
+    inv_delta_t: Real,
+    /// dt/τ_m, dt/τ_w.
+    scale_mem: Real,
+    scale_w: Real,
+    /// a/g_L (dimensionless), b/g_L (V).
+    a: Real,
+    b: Real,
+    v_reset: Real,
+    v_spike: Real,
+    v_clip_min: Real,
+    v_clip_max: Real,
+    e_exc: Real,
+    e_inh: Real,
+    scale_exc: Real,
+    scale_inh: Real,
+    dt_over_c: Real,
+}
+
+fn read(t: &ParamTable, dt: f64) -> Result<Box<dyn NeuronModel>> {
+    Ok(Box::new(Adex::read(t, dt)?))
+}
+
+impl Adex {
+    /// Reads and validates the parameters and precomputes the constants for `dt` (s).
+    pub fn read(t: &ParamTable, dt: f64) -> Result<Self> {
+        let g_l = t.quantity("g_l", Dim::Conductance, Some(10e-9))?;
+        require_non_negative(t, "g_l", g_l, true)?;
+        let tau_m = time_constant(t, "tau_m", 10e-3)?;
+        let delta_t = t.quantity("delta_t", Dim::Voltage, Some(2e-3))?;
+        require_non_negative(t, "delta_t", delta_t, true)?;
+        let a = t.quantity("a", Dim::Conductance, Some(0.0))?;
+        require_non_negative(t, "a", a, false)?;
+        let v_clip_min = t.quantity("v_clip_min", Dim::Voltage, Some(-80e-3))?;
+        let v_clip_max = t.quantity("v_clip_max", Dim::Voltage, Some(20e-3))?;
+        if v_clip_max <= v_clip_min {
+            return Err(t.error("v_clip_max", "must be above v_clip_min"));
+        }
+        let v_spike = t.quantity("v_spike", Dim::Voltage, Some(0.0))?;
+        if v_spike >= v_clip_max {
+            return Err(t.error(
+                "v_spike",
+                "must be below v_clip_max, otherwise the clipped potential never crosses it",
+            ));
+        }
+        Ok(Adex {
+            g_l,
+            tau_m,
+            e_l: t.quantity("e_l", Dim::Voltage, Some(-70e-3))?,
+            delta_t,
+            v_t: t.quantity("v_t", Dim::Voltage, Some(-48e-3))?,
+            a,
+            b: t.quantity("b", Dim::Current, Some(0.0))?,
+            tau_w: time_constant(t, "tau_w", 5e-3)?,
+            v_reset: t.quantity("v_reset", Dim::Voltage, Some(-55e-3))?,
+            refractory_steps: duration_steps(t, "refractory", 1e-3, dt)?,
+            v_spike,
+            v_clip_min,
+            v_clip_max,
+            e_exc: t.quantity("e_exc", Dim::Voltage, Some(0.0))?,
+            tau_exc: time_constant(t, "tau_exc", 5e-3)?,
+            e_inh: t.quantity("e_inh", Dim::Voltage, Some(-80e-3))?,
+            tau_inh: time_constant(t, "tau_inh", 10e-3)?,
+            v_init: VInit::read(t, "random")?,
+            dt,
+        })
+    }
+
+    /// The per-step constants for the time step the parameters were read for.
+    fn consts(&self) -> AdexConsts {
+        let dt = self.dt;
+        AdexConsts {
+            e_l: self.e_l as Real,
+            v_t: self.v_t as Real,
+            delta_t: self.delta_t as Real,
+            inv_delta_t: (1.0 / self.delta_t) as Real,
+            scale_mem: (dt / self.tau_m) as Real,
+            scale_w: (dt / self.tau_w) as Real,
+            a: (self.a / self.g_l) as Real,
+            b: (self.b / self.g_l) as Real,
+            v_reset: self.v_reset as Real,
+            v_spike: self.v_spike as Real,
+            v_clip_min: self.v_clip_min as Real,
+            v_clip_max: self.v_clip_max as Real,
+            e_exc: self.e_exc as Real,
+            e_inh: self.e_inh as Real,
+            scale_exc: super::decay(dt, self.tau_exc),
+            scale_inh: super::decay(dt, self.tau_inh),
+            dt_over_c: (dt / (self.g_l * self.tau_m)) as Real,
+        }
+    }
+
+    /// A chunk of `len` neurons: V from `v_init`, w̃ = 0, g = 0, not refractory.
+    pub fn chunk(&self, len: usize, init_rng: &mut Rng) -> AdexChunk {
+        AdexChunk {
+            c: self.consts(),
+            refractory_steps: self.refractory_steps,
+            v: self.v_init.column(len, self.e_l, init_rng),
+            w: vec![0.0; len],
+            g_exc: vec![0.0; len],
+            g_inh: vec![0.0; len],
+            refractory: vec![0; len],
+        }
+    }
+}
+
+impl NeuronModel for Adex {
+    fn build_chunk(&self, len: usize, init_rng: &mut Rng) -> Box<dyn NeuronChunk> {
+        Box::new(self.chunk(len, init_rng))
+    }
+    fn compartments(&self) -> &'static [Compartment] {
+        &[Compartment::Soma]
+    }
+    fn bytes_per_neuron(&self) -> usize {
+        4 * std::mem::size_of::<Real>() + std::mem::size_of::<u32>()
+    }
+}
+
+/// Auryn's `fast_exp256`: exp(x) ≈ (1 + x/256)^256 by eight squarings [AUR AurynVector.h].
+#[inline(always)]
+fn fast_exp256(x: Real) -> Real {
+    let mut y = 1.0 + x * (1.0 / 256.0);
+    for _ in 0..8 {
+        y *= y;
+    }
+    y
+}
+
+const STATE_NAMES: &[&str] = &["v", "w", "g_exc", "g_inh"];
+
+/// A chunk of AdEx neurons: struct-of-arrays state.
+pub struct AdexChunk {
+    c: AdexConsts,
+    refractory_steps: u32,
+    /// Membrane potential V, V.
+    pub v: Vec<Real>,
+    /// Adaptation w̃ = w/g_L, V.
+    pub w: Vec<Real>,
+    /// Synaptic conductances in units of g_L.
+    pub g_exc: Vec<Real>,
+    pub g_inh: Vec<Real>,
+    /// Refractory counter, steps.
+    refractory: Vec<u32>,
+}
+
+impl NeuronChunk for AdexChunk {
+    fn len(&self) -> usize {
+        self.v.len()
+    }
+
+    fn update(&mut self, _rng: &mut Rng, spikes: &mut Vec<u32>) {
+        let c = self.c;
+        let n = self.v.len();
+        let v = &mut self.v[..n];
+        let w = &mut self.w[..n];
+        let ge = &self.g_exc[..n];
+        let gi = &self.g_inh[..n];
+        // Steps 1–3: V += (dt/τ_m)[Δ_T e256((V − V_T)/Δ_T) + (E_L − V) + g_E(E_exc − V)
+        //                          + g_I(E_inh − V) − w̃], then clip; terms summed in Auryn's order.
+        for i in 0..n {
+            let v0 = v[i];
+            let mut total = fast_exp256((v0 - c.v_t) * c.inv_delta_t) * c.delta_t;
+            total += c.e_l - v0;
+            total += (c.e_exc - v0) * ge[i];
+            total += (c.e_inh - v0) * gi[i];
+            total -= w[i];
+            v[i] = (v0 + c.scale_mem * total)
+                .max(c.v_clip_min)
+                .min(c.v_clip_max);
+        }
+        // Step 4: spike at V > v_spike unless refractory; refractory neurons are held at E_L.
+        let refr = &mut self.refractory[..n];
+        for i in 0..n {
+            if refr[i] == 0 {
+                if v[i] > c.v_spike {
+                    spikes.push(i as u32);
+                    v[i] = c.v_reset;
+                    w[i] += c.b;
+                    refr[i] = self.refractory_steps;
+                }
+            } else {
+                refr[i] -= 1;
+                v[i] = c.e_l;
+            }
+        }
+        // Steps 5–6: w̃ += (dt/τ_w)((a/g_L)(V − E_L) − w̃) with the V after step 4; g ← g e^(−dt/τ).
+        let ge = &mut self.g_exc[..n];
+        let gi = &mut self.g_inh[..n];
+        for i in 0..n {
+            w[i] += c.scale_w * ((v[i] - c.e_l) * c.a - w[i]);
+            ge[i] *= c.scale_exc;
+            gi[i] *= c.scale_inh;
+        }
+    }
+
+    fn conductance_mut(
+        &mut self,
+        compartment: Compartment,
+        receptor: Receptor,
+    ) -> Option<&mut [Real]> {
+        match (compartment, receptor) {
+            (Compartment::Soma, Receptor::Excitatory) => Some(&mut self.g_exc),
+            (Compartment::Soma, Receptor::Inhibitory) => Some(&mut self.g_inh),
+            (Compartment::Dendrite, _) => None,
+        }
+    }
+
+    fn injection_mut(&mut self, compartment: Compartment) -> Option<(&mut [Real], Real)> {
+        match compartment {
+            Compartment::Soma => Some((&mut self.v[..], self.c.dt_over_c)),
+            Compartment::Dendrite => None,
+        }
+    }
+
+    fn state_names(&self) -> &'static [&'static str] {
+        STATE_NAMES
+    }
+
+    fn state(&self, index: usize) -> &[Real] {
+        match index {
+            0 => &self.v,
+            1 => &self.w,
+            2 => &self.g_exc,
+            3 => &self.g_inh,
+            _ => &[],
+        }
+    }
+}

@@ -1,0 +1,316 @@
+//! BurstPoisson neuron: the simplified bursting unit of the Payeur et al. XOR network ([P21] Fig 4).
+//!
+//! A leaky integrate-and-fire soma with the moving threshold and somatic adaptation of the
+//! pyramidal model, a passive dendrite, and a burst decided at each threshold spike with
+//! probability p_B = f(V_d); a burst adds exactly one second spike 4.9–14.8 ms later
+//! (spec/neurons.md §4) [SBP src/BurstPoissonGroup.cpp]:
+//!
+//! ```text
+//! C_s dV_s/dt  = −(C_s/τ_s)(V_s − E_L) + b_ws w_s + g_Ls Σ_x g_x^s (E_x − V_s) + I_s
+//! C_d dV_d/dt  = −(C_d/τ_d)(V_d − E_L) + a_wd w_d + g_Ld Σ_x g_x^d (E_x − V_q) + I_d
+//! w_s, w_d, θ  as in the pyramidal model;   p_B = 1 / (1 + exp(−(V_d − E_d)/D_d))
+//! ```
+//!
+//! Discrete step, in this order: synaptic currents and conductance decay; soma leak and w_s
+//! term, dendrite leak and w_d term; refractory and burst counters count down; synaptic terms;
+//! w_s decay; w_d step with the new V_d; θ relaxation; p_B = f(V_d,new); then per neuron:
+//! - if V_s > θ and not refractory: spike, refractory ← 20 ms, V_s ← E_reset, θ += Δθ,
+//!   w_s += 1; draw r₁, r₂ ~ U(0,1) (both, at every threshold spike); if r₁ < p_B the burst
+//!   counter ← ⌊(5 ms + r₂·10 ms)/dt⌋;
+//! - else if the burst counter is 1: second spike, refractory ← 20 ms (V_s, θ, w_s unchanged).
+//!
+//! V_s is not clamped while refractory: it keeps integrating.
+//!
+//! | parameter | unit | default | meaning |
+//! |---|---|---|---|
+//! | `e_l`, `e_reset` | mV | −70, −70 | resting potential, somatic reset |
+//! | `tau_s`, `c_s` | ms, pF | 16, 370 | somatic time constant and capacitance |
+//! | `tau_d`, `c_d` | ms, pF | 7, 170 | dendritic time constant and capacitance |
+//! | `e_d`, `d_d` | mV | −57, 6 | centre and width of the burst sigmoid p_B = f(V_d) |
+//! | `b_ws`, `tau_ws` | pA, ms | −200, 100 | somatic spike-triggered adaptation |
+//! | `a_wd`, `tau_wd` | nS, ms | −13, 30 | dendritic subthreshold adaptation |
+//! | `theta_0`, `tau_theta`, `threshold_jump` | mV, ms, mV | −50, 27, 2 | moving threshold |
+//! | `refractory` | ms | 20 | absolute refractory period after every spike (whole steps) |
+//! | `burst_delay_min` | ms | 5 | smallest burst counter (whole steps); the second spike comes one step earlier |
+//! | `burst_delay_range` | ms | 10 | range of the uniform burst counter (whole steps) |
+//! | `e_exc`, `tau_exc` | mV, ms | 0, 5 | AMPA reversal potential and decay |
+//! | `e_inh`, `tau_inh` | mV, ms | −80, 10 | GABA reversal potential and decay |
+//! | `tau_nmda` | ms | 100 | NMDA filter of the `ampa_nmda_5050` mix |
+//! | `dendritic_driving_force` | — | `"somatic"` | V_q: V_s (Auryn) or V_d (`"dendritic"`) |
+//! | `excitatory_synapse_mix` | — | `"ampa_only"` | or `"ampa_nmda_5050"` |
+//! | `v_init`, `v_init_sd` | —, mV | `"rest"`, 5 | initial V_s: E_L or N(E_L, sd²) |
+//! | `w_dend_init` | mV | 0.1 | initial w_d |
+//!
+//! Receives: soma and dendrite × {excitatory, inhibitory}, in units of that compartment's leak
+//! conductance. Current injection: soma (dt/C_s), dendrite (dt/C_d).
+//!
+//! Recordable: `v_soma`, `v_dend`, `threshold`, `w_soma`, `w_dend`, `burst_probability`
+//! (p_B of the last step), `g_exc_soma`, `g_inh_soma`, `g_exc_dend`, `g_inh_dend`, `g_nmda`.
+//!
+//! References: [SBP src/BurstPoissonGroup.cpp], [P21 Fig 4, Methods], spec/neurons.md §4.
+
+use super::columns::{duration_steps, sigmoid};
+use super::pyramidal::{synaptic_currents, TwoCompartmentConsts, TwoCompartmentParams};
+use super::{Compartment, ModelKind, NeuronChunk, NeuronModel, Receptor};
+use crate::config::units::ParamTable;
+use crate::engine::rng::Rng;
+use crate::error::Result;
+use crate::Real;
+use rand::Rng as _;
+
+/// Registry entry.
+pub const KIND: ModelKind = ModelKind {
+    name: "burst_poisson",
+    description: "LIF soma + passive dendrite; doublet bursts with probability f(V_d) (Payeur XOR)",
+    read,
+};
+
+/// Validated parameters.
+#[derive(Clone, Debug)]
+pub struct BurstPoisson {
+    /// Shared two-compartment parameters (`e_d` defaults to −57 mV here).
+    pub base: TwoCompartmentParams,
+    /// Absolute refractory period, steps.
+    pub refractory_steps: u32,
+    /// Smallest burst counter and its range, steps.
+    pub burst_min_steps: u32,
+    pub burst_range_steps: u32,
+    consts: TwoCompartmentConsts,
+}
+
+fn read(t: &ParamTable, dt: f64) -> Result<Box<dyn NeuronModel>> {
+    Ok(Box::new(BurstPoisson::read(t, dt)?))
+}
+
+impl BurstPoisson {
+    /// Reads and validates the parameters and precomputes the constants for `dt` (s).
+    pub fn read(t: &ParamTable, dt: f64) -> Result<Self> {
+        let base = TwoCompartmentParams::read(t, -57e-3, 2e-3, "somatic")?;
+        let refractory_steps = duration_steps(t, "refractory", 20e-3, dt)?;
+        let burst_min_steps = duration_steps(t, "burst_delay_min", 5e-3, dt)?;
+        // A counter of 1 would fire the second spike on the step of the first.
+        if burst_min_steps < 2 {
+            return Err(t.error("burst_delay_min", "must be at least two time steps"));
+        }
+        let burst_range_steps = duration_steps(t, "burst_delay_range", 10e-3, dt)?;
+        Ok(BurstPoisson {
+            consts: base.consts(dt),
+            base,
+            refractory_steps,
+            burst_min_steps,
+            burst_range_steps,
+        })
+    }
+
+    /// A chunk of `len` neurons in the initial state of spec/neurons.md §2.4.
+    pub fn chunk(&self, len: usize, init_rng: &mut Rng) -> BurstPoissonChunk {
+        let b = &self.base;
+        let zeros = vec![0.0; len];
+        BurstPoissonChunk {
+            c: self.consts,
+            refractory_steps: self.refractory_steps,
+            burst_min: self.burst_min_steps as f64,
+            burst_range: self.burst_range_steps as f64,
+            v_soma: b.v_init.column(len, b.e_l, init_rng),
+            v_dend: vec![b.e_l as Real; len],
+            threshold: vec![b.theta_0 as Real; len],
+            w_soma: zeros.clone(),
+            w_dend: vec![b.w_dend_init as Real; len],
+            burst_probability: zeros.clone(),
+            g_exc_soma: zeros.clone(),
+            g_inh_soma: zeros.clone(),
+            g_exc_dend: zeros.clone(),
+            g_inh_dend: zeros.clone(),
+            g_nmda: zeros,
+            refractory: vec![0; len],
+            burst: vec![0; len],
+        }
+    }
+}
+
+impl NeuronModel for BurstPoisson {
+    fn build_chunk(&self, len: usize, init_rng: &mut Rng) -> Box<dyn NeuronChunk> {
+        Box::new(self.chunk(len, init_rng))
+    }
+    fn compartments(&self) -> &'static [Compartment] {
+        &[Compartment::Soma, Compartment::Dendrite]
+    }
+    fn bytes_per_neuron(&self) -> usize {
+        11 * std::mem::size_of::<Real>() + 2 * std::mem::size_of::<u32>()
+    }
+}
+
+const STATE_NAMES: &[&str] = &[
+    "v_soma",
+    "v_dend",
+    "threshold",
+    "w_soma",
+    "w_dend",
+    "burst_probability",
+    "g_exc_soma",
+    "g_inh_soma",
+    "g_exc_dend",
+    "g_inh_dend",
+    "g_nmda",
+];
+
+/// A chunk of BurstPoisson neurons: struct-of-arrays state.
+pub struct BurstPoissonChunk {
+    c: TwoCompartmentConsts,
+    refractory_steps: u32,
+    /// Burst counter = `burst_min` + ⌊r₂·`burst_range`⌋ (steps, as f64 for the draw).
+    burst_min: f64,
+    burst_range: f64,
+    /// Somatic membrane potential V_s, V.
+    pub v_soma: Vec<Real>,
+    /// Dendritic membrane potential V_d, V.
+    pub v_dend: Vec<Real>,
+    /// Moving threshold θ, V.
+    pub threshold: Vec<Real>,
+    /// Somatic adaptation variable w_s, dimensionless.
+    pub w_soma: Vec<Real>,
+    /// Dendritic adaptation variable w_d, V.
+    pub w_dend: Vec<Real>,
+    /// Burst probability p_B = f(V_d) computed in the last step.
+    pub burst_probability: Vec<Real>,
+    /// Synaptic conductances in units of the compartment's leak conductance.
+    pub g_exc_soma: Vec<Real>,
+    pub g_inh_soma: Vec<Real>,
+    pub g_exc_dend: Vec<Real>,
+    pub g_inh_dend: Vec<Real>,
+    pub g_nmda: Vec<Real>,
+    /// Refractory and burst counters, steps.
+    refractory: Vec<u32>,
+    burst: Vec<u32>,
+}
+
+impl BurstPoissonChunk {
+    /// Steps 1–5 of spec/neurons.md §4 for every neuron.
+    fn integrate<const NMDA: bool>(&mut self) {
+        let c = self.c;
+        let n = self.v_soma.len();
+        let vs = &mut self.v_soma[..n];
+        let vd = &mut self.v_dend[..n];
+        let th = &mut self.threshold[..n];
+        let ws = &mut self.w_soma[..n];
+        let wd = &mut self.w_dend[..n];
+        let pb = &mut self.burst_probability[..n];
+        let ges = &mut self.g_exc_soma[..n];
+        let gis = &mut self.g_inh_soma[..n];
+        let ged = &mut self.g_exc_dend[..n];
+        let gid = &mut self.g_inh_dend[..n];
+        let gn = &mut self.g_nmda[..n];
+        let refr = &mut self.refractory[..n];
+        let burst = &mut self.burst[..n];
+        for i in 0..n {
+            let (s0, d0) = (vs[i], vd[i]);
+            // 1. Synaptic currents from start-of-step values, then conductance decay.
+            let [jes, jis, jed, jid] = synaptic_currents::<NMDA>(
+                &c,
+                s0,
+                d0,
+                &mut ges[i],
+                &mut gis[i],
+                &mut ged[i],
+                &mut gid[i],
+                &mut gn[i],
+            );
+            // 2. Leak and adaptation terms; no dendritic coupling, no bAP.
+            let mut s = s0 + c.mul_soma * (c.e_l - s0);
+            s += c.mul_wsoma * ws[i];
+            let mut d = d0 + c.mul_dend * (c.e_l - d0);
+            d += c.mul_wdend * wd[i];
+            // 3. Counters count down before the spike check, so a counter m set at a spike
+            // reaches 1 after m − 1 steps.
+            refr[i] = refr[i].saturating_sub(1);
+            burst[i] = burst[i].saturating_sub(1);
+            // 4. Synaptic terms, w_s decay, w_d with the new V_d, θ relaxation.
+            s += c.mul_soma * jes;
+            s += c.mul_soma * jis;
+            d += c.mul_dend * jed;
+            d += c.mul_dend * jid;
+            ws[i] *= c.scale_wsoma;
+            wd[i] += c.mul_wdend_relax * ((d - c.e_l) - wd[i]);
+            th[i] += c.mul_theta * (c.theta_0 - th[i]);
+            vs[i] = s;
+            vd[i] = d;
+            // 5. p_B = f(V_d,new).
+            pb[i] = sigmoid(d, c.e_d, c.neg_inv_d_d);
+        }
+    }
+}
+
+impl NeuronChunk for BurstPoissonChunk {
+    fn len(&self) -> usize {
+        self.v_soma.len()
+    }
+
+    fn update(&mut self, rng: &mut Rng, spikes: &mut Vec<u32>) {
+        if self.c.a_nmda != 0.0 {
+            self.integrate::<true>();
+        } else {
+            self.integrate::<false>();
+        }
+        // 6. Threshold spikes (which may start a burst) and second spikes of bursts.
+        let c = &self.c;
+        for i in 0..self.v_soma.len() {
+            if self.v_soma[i] > self.threshold[i] && self.refractory[i] == 0 {
+                spikes.push(i as u32);
+                self.refractory[i] = self.refractory_steps;
+                self.v_soma[i] = c.e_reset;
+                self.threshold[i] += c.threshold_jump;
+                self.w_soma[i] += 1.0;
+                // Both numbers are drawn at every threshold spike, as in the reference code.
+                let r1: f64 = rng.random();
+                let r2: f64 = rng.random();
+                if r1 < self.burst_probability[i] as f64 {
+                    self.burst[i] = (self.burst_min + (r2 * self.burst_range).floor()) as u32;
+                }
+            } else if self.burst[i] == 1 {
+                spikes.push(i as u32);
+                self.refractory[i] = self.refractory_steps;
+            }
+        }
+    }
+
+    fn conductance_mut(
+        &mut self,
+        compartment: Compartment,
+        receptor: Receptor,
+    ) -> Option<&mut [Real]> {
+        Some(match (compartment, receptor) {
+            (Compartment::Soma, Receptor::Excitatory) => &mut self.g_exc_soma,
+            (Compartment::Soma, Receptor::Inhibitory) => &mut self.g_inh_soma,
+            (Compartment::Dendrite, Receptor::Excitatory) => &mut self.g_exc_dend,
+            (Compartment::Dendrite, Receptor::Inhibitory) => &mut self.g_inh_dend,
+        })
+    }
+
+    fn injection_mut(&mut self, compartment: Compartment) -> Option<(&mut [Real], Real)> {
+        Some(match compartment {
+            Compartment::Soma => (&mut self.v_soma[..], self.c.dt_over_c_s),
+            Compartment::Dendrite => (&mut self.v_dend[..], self.c.dt_over_c_d),
+        })
+    }
+
+    fn state_names(&self) -> &'static [&'static str] {
+        STATE_NAMES
+    }
+
+    fn state(&self, index: usize) -> &[Real] {
+        match index {
+            0 => &self.v_soma,
+            1 => &self.v_dend,
+            2 => &self.threshold,
+            3 => &self.w_soma,
+            4 => &self.w_dend,
+            5 => &self.burst_probability,
+            6 => &self.g_exc_soma,
+            7 => &self.g_inh_soma,
+            8 => &self.g_exc_dend,
+            9 => &self.g_inh_dend,
+            10 => &self.g_nmda,
+            _ => &[],
+        }
+    }
+}
