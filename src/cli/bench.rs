@@ -46,21 +46,36 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
                 let mut cmd = Command::new(&exe);
                 cmd.arg("run")
                     .arg(exp)
-                    .args(["--threads", &threads.to_string(), "--quiet", "--force", "--out"])
+                    .args([
+                        "--threads",
+                        &threads.to_string(),
+                        "--quiet",
+                        "--force",
+                        "--out",
+                    ])
                     .arg(&tmp);
                 if let Some(d) = args.duration {
                     cmd.args(["--set", &format!("duration_s={d}")]);
                 }
                 if !args.record {
-                    cmd.args(["--set", "record.spikes=[]", "--set", "record.rate_populations=[]"]);
+                    cmd.args([
+                        "--set",
+                        "record.spikes=[]",
+                        "--set",
+                        "record.rate_populations=[]",
+                    ]);
                 }
-                let status = cmd.status().with_context(|| format!("running {}", exp.display()))?;
+                let status = cmd
+                    .status()
+                    .with_context(|| format!("running {}", exp.display()))?;
                 if !status.success() {
                     bail!("{} failed ({status})", exp.display());
                 }
                 let text = std::fs::read_to_string(tmp.join("summary.json"))?;
                 let s: serde_json::Value = serde_json::from_str(&text)?;
-                let faster = |a: &serde_json::Value, b: &serde_json::Value| a["wall_s"].as_f64() < b["wall_s"].as_f64();
+                let faster = |a: &serde_json::Value, b: &serde_json::Value| {
+                    a["wall_s"].as_f64() < b["wall_s"].as_f64()
+                };
                 if best.as_ref().is_none_or(|b| faster(&s, b)) {
                     best = Some(s);
                 }
