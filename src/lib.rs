@@ -13,6 +13,7 @@
 //! Inside the simulator all values are SI (V, s, A, F, S); synaptic weights are
 //! dimensionless, in units of the target compartment's leak conductance (spec/synapses.md §1.2).
 
+pub mod analysis;
 pub mod config;
 pub mod engine;
 pub mod error;

@@ -13,6 +13,7 @@
 use super::overrides;
 use super::presets;
 use super::units::{require_non_negative, Dim, ParamTable};
+use crate::analysis::readouts::{RateColumn, Readout, Signal};
 use crate::engine::{NetworkSpec, PopulationSpec};
 use crate::error::{Error, Result};
 use crate::inputs::current::{Injector, Waveform};
@@ -20,6 +21,7 @@ use crate::neurons::{model_kind, Compartment, Receptor, MODELS};
 use crate::synapses::connectivity::Rule;
 use crate::synapses::projection::{ProjectionSpec, Transmission};
 use crate::synapses::stp::StpParams;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Default axonal delay of standard connections, s [AUR auryn_definitions.h MINDELAY = 8].
@@ -61,6 +63,10 @@ pub struct Experiment {
     pub record: RecordSpec,
     /// Start of the window over which summary rates are measured, s.
     pub summary_start: f64,
+    /// Readouts computed at the end of the run, by name.
+    pub readouts: Vec<(String, Readout)>,
+    /// Named inputs (`name` key of `[[inputs]]`), for readouts.
+    pub input_names: BTreeMap<String, Waveform>,
     /// The resolved raw table (after `--set`), written to the run directory as config.toml.
     pub resolved: toml::Table,
 }
@@ -118,15 +124,35 @@ pub fn parse(file: &str, dir: Option<&Path>, text: &str, sets: &[String]) -> Res
         b.projection(jname, value)?;
     }
     let mut injectors = Vec::new();
+    let mut input_names = BTreeMap::new();
     if let Some(list) = top.get("inputs") {
         let list = list.as_array().ok_or_else(|| {
             top.error("inputs", "expected an array of tables, written [[inputs]]")
         })?;
         for (i, item) in list.iter().enumerate() {
-            injectors.push(b.input(i, item)?);
+            let (inj, name) = b.input(i, item)?;
+            if let Some(name) = name {
+                if input_names
+                    .insert(name.clone(), inj.waveform.clone())
+                    .is_some()
+                {
+                    let key = format!("inputs[{i}].name");
+                    return Err(Error::config(
+                        file,
+                        key,
+                        format!("\"{name}\" names two inputs"),
+                    ));
+                }
+            }
+            injectors.push(inj);
         }
     }
     let record = b.record(top.get("record"))?;
+    let mut readouts = Vec::new();
+    for (rname, value) in table_of(&top, "readouts")? {
+        let r = b.readout(rname, value, duration, &record, &input_names)?;
+        readouts.push((rname.to_string(), r));
+    }
     let summary_start = match top.get("summary") {
         None => 0.0,
         Some(v) => {
@@ -157,6 +183,8 @@ pub fn parse(file: &str, dir: Option<&Path>, text: &str, sets: &[String]) -> Res
         network,
         record,
         summary_start,
+        readouts,
+        input_names,
         resolved: raw,
     })
 }
@@ -535,8 +563,9 @@ impl Builder<'_> {
         Ok(Some(params))
     }
 
-    fn input(&self, i: usize, value: &toml::Value) -> Result<Injector> {
+    fn input(&self, i: usize, value: &toml::Value) -> Result<(Injector, Option<String>)> {
         let t = sub_table(self.file, &format!("inputs[{i}]"), value)?;
+        let name = t.get("name").map(|_| t.string("name", None)).transpose()?;
         let population = self.pop_index(&t, "population")?;
         let pop = &self.pops[population];
         let comp_name = t.choice("compartment", &["soma", "dendrite"], Some("soma"))?;
@@ -624,12 +653,152 @@ impl Builder<'_> {
             }
         };
         t.finish()?;
-        Ok(Injector {
-            population,
-            compartment,
-            waveform,
-            neurons,
-        })
+        Ok((
+            Injector {
+                population,
+                compartment,
+                waveform,
+                neurons,
+            },
+            name,
+        ))
+    }
+
+    fn signal(
+        &self,
+        t: &ParamTable,
+        key: &str,
+        record: &RecordSpec,
+        inputs: &BTreeMap<String, Waveform>,
+    ) -> Result<Signal> {
+        let text = t.string(key, None)?;
+        let (head, tail) = text.split_once('.').ok_or_else(|| {
+            t.error(key, format!("\"{text}\" should be POPULATION.event_rate (or .burst_rate, .burst_probability, .rate) or input.NAME"))
+        })?;
+        if head == "input" {
+            if !inputs.contains_key(tail) {
+                let known: Vec<&str> = inputs.keys().map(String::as_str).collect();
+                return Err(t.error(
+                    key,
+                    format!(
+                        "no input is named \"{tail}\"; named inputs: {}",
+                        known.join(", ")
+                    ),
+                ));
+            }
+            return Ok(Signal::Input(tail.to_string()));
+        }
+        let p = self
+            .pops
+            .iter()
+            .position(|p| p.name == head)
+            .ok_or_else(|| t.error(key, format!("no population is called \"{head}\"")))?;
+        if !record.rates.contains(&p) {
+            return Err(t.error(
+                key,
+                format!(
+                    "population \"{head}\" has no binned rates; add it to record.rate_populations"
+                ),
+            ));
+        }
+        let col = RateColumn::parse(tail).ok_or_else(|| {
+            t.error(
+                key,
+                format!("\"{tail}\" is not one of event_rate, burst_rate, burst_probability, rate"),
+            )
+        })?;
+        Ok(Signal::Rate(head.to_string(), col))
+    }
+
+    fn readout(
+        &self,
+        name: &str,
+        value: &toml::Value,
+        duration: f64,
+        record: &RecordSpec,
+        inputs: &BTreeMap<String, Waveform>,
+    ) -> Result<Readout> {
+        let t = sub_table(self.file, &format!("readouts.{name}"), value)?;
+        let window = |t: &ParamTable| -> Result<(f64, f64)> {
+            let from = t.quantity("from", Dim::Time, Some(0.0))?;
+            let to = t.quantity("to", Dim::Time, Some(duration))?;
+            if from >= to {
+                return Err(t.error("to", "must be after `from`"));
+            }
+            if to - from < record.rate_bin {
+                return Err(t.error(
+                    "to",
+                    format!(
+                        "the window is shorter than one rate bin ({} s)",
+                        record.rate_bin
+                    ),
+                ));
+            }
+            Ok((from, to))
+        };
+        let r = match t
+            .choice("kind", &["mean", "correlation", "levels"], None)?
+            .as_str()
+        {
+            "mean" => {
+                let signal = self.signal(&t, "signal", record, inputs)?;
+                if matches!(signal, Signal::Input(_)) {
+                    return Err(t.error("signal", "a mean needs a population signal"));
+                }
+                let (from, to) = window(&t)?;
+                Readout::Mean { signal, from, to }
+            }
+            "correlation" => {
+                let a = self.signal(&t, "a", record, inputs)?;
+                let b = self.signal(&t, "b", record, inputs)?;
+                if matches!((&a, &b), (Signal::Input(_), Signal::Input(_))) {
+                    return Err(t.error("a", "at least one of a and b must be a population signal"));
+                }
+                let (from, to) = window(&t)?;
+                let max_lag = t.quantity("max_lag", Dim::Time, Some(0.0))?;
+                require_non_negative(&t, "max_lag", max_lag, false)?;
+                Readout::Correlation {
+                    a,
+                    b,
+                    from,
+                    to,
+                    max_lag,
+                }
+            }
+            _ => {
+                let population = t.string("population", None)?;
+                let p = self.pops.iter().position(|p| p.name == population);
+                if !p.is_some_and(|p| record.rates.contains(&p)) {
+                    return Err(t.error(
+                        "population",
+                        format!("\"{population}\" is not a population with binned rates"),
+                    ));
+                }
+                let start = t.quantity("start", Dim::Time, Some(0.0))?;
+                let level = t.quantity("duration", Dim::Time, None)?;
+                require_non_negative(&t, "duration", level, true)?;
+                let count = t.count("count", None)? as usize;
+                let last = t.quantity("last", Dim::Time, Some(level))?;
+                if last <= 0.0 || last > level {
+                    return Err(t.error("last", "must lie in (0, duration]"));
+                }
+                if start + count as f64 * level > duration + 1e-9 {
+                    return Err(t.error(
+                        "count",
+                        "the levels run past the end of the run (duration_s)",
+                    ));
+                }
+                Readout::Levels {
+                    population,
+                    start,
+                    duration: level,
+                    count,
+                    last,
+                }
+            }
+        };
+        t.finish()?;
+        Ok(r)
     }
 
     fn list(&self, t: &ParamTable, key: &str, dim: Dim) -> Result<Vec<f64>> {

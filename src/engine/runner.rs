@@ -2,6 +2,7 @@
 //! interruption and instability checks, recordings and `summary.json`.
 
 use super::network::Network;
+use crate::analysis::readouts::Series;
 use crate::config::Experiment;
 use crate::error::{Error, Result};
 use crate::recording::summary::Summary;
@@ -108,6 +109,14 @@ pub fn run(exp: &Experiment, opts: &RunOptions, interrupt: &AtomicBool) -> Resul
             _ => "failed",
         };
         let window = (simulated_s - exp.summary_start).max(0.0);
+        let mut readouts = std::collections::BTreeMap::new();
+        if closed.is_ok() && !exp.readouts.is_empty() {
+            let path = opts.out.join("recordings.h5");
+            let series = Series::open(&path, &exp.input_names)?;
+            for (name, r) in &exp.readouts {
+                readouts.insert(name.clone(), series.compute(r)?);
+            }
+        }
         let summary = Summary {
             experiment: exp.name.clone(),
             status: status.into(),
@@ -125,7 +134,7 @@ pub fn run(exp: &Experiment, opts: &RunOptions, interrupt: &AtomicBool) -> Resul
             synaptic_events_per_s: synaptic_events as f64 / wall_s.max(1e-9),
             peak_rss_mib: crate::recording::summary::peak_rss_mib(),
             populations: Summary::populations(&net, &totals, window),
-            readouts: Default::default(),
+            readouts,
         };
         summary.write(&opts.out.join("summary.json"))?;
         match (stop, closed) {

@@ -1,0 +1,3 @@
+//! Analysis of recorded activity: readouts computed at the end of a run.
+
+pub mod readouts;
