@@ -344,6 +344,16 @@ impl<T: H5Type + Copy> Drop for AppendTable<T> {
     }
 }
 
+/// Reads the whole 1-D dataset at `path` below `parent` as f64 (for small, bounded datasets
+/// such as binned rates; spike trains are streamed by the SONATA reader instead).
+pub fn read_column(parent: &Group, path: &str) -> Result<Vec<f64>> {
+    let file = file_of(parent);
+    parent
+        .dataset(path)
+        .and_then(|d| d.read_raw::<f64>())
+        .map_err(|e| Error::hdf5(&file, format!("dataset `{path}`: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,14 +431,4 @@ mod tests {
             .unwrap();
         assert_eq!(read_str_attr(&file, "units").unwrap().as_deref(), Some("s"));
     }
-}
-
-/// Reads the whole 1-D dataset at `path` below `parent` as f64 (for small, bounded datasets
-/// such as binned rates; spike trains are streamed by the SONATA reader instead).
-pub fn read_column(parent: &Group, path: &str) -> Result<Vec<f64>> {
-    let file = file_of(parent);
-    parent
-        .dataset(path)
-        .and_then(|d| d.read_raw::<f64>())
-        .map_err(|e| Error::hdf5(&file, format!("dataset `{path}`: {e}")))
 }
