@@ -525,19 +525,38 @@ impl NeuronChunk for PyramidalChunk {
             self.integrate::<false>();
         }
         // 10. Spike check: V_s > θ ⇒ spike, V_s ← E_reset, θ += Δθ, w_s += 1, bAP restarts.
-        // A neuron in its absolute refractory period (ns2018) is held at E_reset instead.
         let c = &self.c;
-        for i in 0..self.v_soma.len() {
-            if self.refractory[i] > 0 {
-                self.refractory[i] -= 1;
-                self.v_soma[i] = c.e_reset;
-            } else if self.v_soma[i] > self.threshold[i] {
-                spikes.push(i as u32);
-                self.v_soma[i] = c.e_reset;
-                self.threshold[i] += c.threshold_jump;
-                self.w_soma[i] += 1.0;
-                self.bap[i] = self.bap_reset;
-                self.refractory[i] = self.refractory_steps;
+        let n = self.v_soma.len();
+        let (vs, th, ws) = (
+            &mut self.v_soma[..n],
+            &mut self.threshold[..n],
+            &mut self.w_soma[..n],
+        );
+        let (bap, refr) = (&mut self.bap[..n], &mut self.refractory[..n]);
+        if self.refractory_steps == 0 {
+            for i in 0..n {
+                if vs[i] > th[i] {
+                    spikes.push(i as u32);
+                    vs[i] = c.e_reset;
+                    th[i] += c.threshold_jump;
+                    ws[i] += 1.0;
+                    bap[i] = self.bap_reset;
+                }
+            }
+        } else {
+            // With an absolute refractory period (ns2018), V_s is held at E_reset meanwhile.
+            for i in 0..n {
+                if refr[i] > 0 {
+                    refr[i] -= 1;
+                    vs[i] = c.e_reset;
+                } else if vs[i] > th[i] {
+                    spikes.push(i as u32);
+                    vs[i] = c.e_reset;
+                    th[i] += c.threshold_jump;
+                    ws[i] += 1.0;
+                    bap[i] = self.bap_reset;
+                    refr[i] = self.refractory_steps;
+                }
             }
         }
     }
