@@ -47,7 +47,7 @@
 //! References: [AUR src/auryn/AdExGroup.cpp, AurynVector.h `fast_exp`], [SBP sim/sim_propagation.cpp
 //! `fix_parameters_pv_neurons`, `fix_parameters_som_neurons`], spec/neurons.md §5.
 
-use super::columns::{duration_steps, time_constant, VInit};
+use super::columns::{duration_steps, time_constant, update_with_avx2, VInit};
 use super::{Compartment, ModelKind, NeuronChunk, NeuronModel, Receptor};
 use crate::config::units::{require_non_negative, Dim, ParamTable};
 use crate::engine::rng::Rng;
@@ -250,12 +250,10 @@ pub struct AdexChunk {
     refractory: Vec<u32>,
 }
 
-impl NeuronChunk for AdexChunk {
-    fn len(&self) -> usize {
-        self.v.len()
-    }
-
-    fn update(&mut self, _rng: &mut Rng, spikes: &mut Vec<u32>) {
+impl AdexChunk {
+    /// One step for every neuron; inlined into both builds of `update` (see [`super::columns::has_avx2`]).
+    #[inline(always)]
+    fn step(&mut self, _rng: &mut Rng, spikes: &mut Vec<u32>) {
         let c = self.c;
         let n = self.v.len();
         let v = &mut self.v[..n];
@@ -299,6 +297,14 @@ impl NeuronChunk for AdexChunk {
             gi[i] *= c.scale_inh;
         }
     }
+}
+
+impl NeuronChunk for AdexChunk {
+    fn len(&self) -> usize {
+        self.v.len()
+    }
+
+    update_with_avx2!(AdexChunk, step);
 
     fn conductance_mut(
         &mut self,

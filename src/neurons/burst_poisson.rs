@@ -49,7 +49,7 @@
 //!
 //! References: [SBP src/BurstPoissonGroup.cpp], [P21 Fig 4, Methods], spec/neurons.md §4.
 
-use super::columns::{duration_steps, sigmoid};
+use super::columns::{duration_steps, sigmoid, update_with_avx2};
 use super::pyramidal::{synaptic_currents, TwoCompartmentConsts, TwoCompartmentParams};
 use super::{Compartment, ModelKind, NeuronChunk, NeuronModel, Receptor};
 use crate::config::units::ParamTable;
@@ -186,6 +186,7 @@ pub struct BurstPoissonChunk {
 
 impl BurstPoissonChunk {
     /// Steps 1–5 of spec/neurons.md §4 for every neuron.
+    #[inline(always)]
     fn integrate<const NMDA: bool>(&mut self) {
         let c = self.c;
         let n = self.v_soma.len();
@@ -238,14 +239,10 @@ impl BurstPoissonChunk {
             pb[i] = sigmoid(d, c.e_d, c.neg_inv_d_d);
         }
     }
-}
 
-impl NeuronChunk for BurstPoissonChunk {
-    fn len(&self) -> usize {
-        self.v_soma.len()
-    }
-
-    fn update(&mut self, rng: &mut Rng, spikes: &mut Vec<u32>) {
+    /// One step for every neuron; inlined into both builds of `update` (see [`super::columns::has_avx2`]).
+    #[inline(always)]
+    fn step(&mut self, rng: &mut Rng, spikes: &mut Vec<u32>) {
         if self.c.a_nmda != 0.0 {
             self.integrate::<true>();
         } else {
@@ -253,25 +250,44 @@ impl NeuronChunk for BurstPoissonChunk {
         }
         // 6. Threshold spikes (which may start a burst) and second spikes of bursts.
         let c = &self.c;
-        for i in 0..self.v_soma.len() {
-            if self.v_soma[i] > self.threshold[i] && self.refractory[i] == 0 {
+        let n = self.v_soma.len();
+        let (vs, th, ws) = (
+            &mut self.v_soma[..n],
+            &mut self.threshold[..n],
+            &mut self.w_soma[..n],
+        );
+        let (refr, burst, pb) = (
+            &mut self.refractory[..n],
+            &mut self.burst[..n],
+            &self.burst_probability[..n],
+        );
+        for i in 0..n {
+            if vs[i] > th[i] && refr[i] == 0 {
                 spikes.push(i as u32);
-                self.refractory[i] = self.refractory_steps;
-                self.v_soma[i] = c.e_reset;
-                self.threshold[i] += c.threshold_jump;
-                self.w_soma[i] += 1.0;
+                refr[i] = self.refractory_steps;
+                vs[i] = c.e_reset;
+                th[i] += c.threshold_jump;
+                ws[i] += 1.0;
                 // Both numbers are drawn at every threshold spike, as in the reference code.
                 let r1: f64 = rng.random();
                 let r2: f64 = rng.random();
-                if r1 < self.burst_probability[i] as f64 {
-                    self.burst[i] = (self.burst_min + (r2 * self.burst_range).floor()) as u32;
+                if r1 < pb[i] as f64 {
+                    burst[i] = (self.burst_min + (r2 * self.burst_range).floor()) as u32;
                 }
-            } else if self.burst[i] == 1 {
+            } else if burst[i] == 1 {
                 spikes.push(i as u32);
-                self.refractory[i] = self.refractory_steps;
+                refr[i] = self.refractory_steps;
             }
         }
     }
+}
+
+impl NeuronChunk for BurstPoissonChunk {
+    fn len(&self) -> usize {
+        self.v_soma.len()
+    }
+
+    update_with_avx2!(BurstPoissonChunk, step);
 
     fn conductance_mut(
         &mut self,

@@ -30,7 +30,7 @@
 //! References: Vogels & Abbott, J. Neurosci. 25:10786 (2005); Brette et al., J. Comput.
 //! Neurosci. 23:349 (2007); [AUR src/auryn/TIFGroup.cpp, examples/sim_coba_benchmark.cpp].
 
-use super::columns::{duration_steps, time_constant, VInit};
+use super::columns::{duration_steps, time_constant, update_with_avx2, VInit};
 use super::{Compartment, ModelKind, NeuronChunk, NeuronModel, Receptor};
 use crate::config::units::{require_non_negative, Dim, ParamTable};
 use crate::engine::rng::Rng;
@@ -159,12 +159,10 @@ pub struct LifChunk {
     refractory: Vec<u32>,
 }
 
-impl NeuronChunk for LifChunk {
-    fn len(&self) -> usize {
-        self.v.len()
-    }
-
-    fn update(&mut self, _rng: &mut Rng, spikes: &mut Vec<u32>) {
+impl LifChunk {
+    /// One step for every neuron; inlined into both builds of `update` (see [`super::columns::has_avx2`]).
+    #[inline(always)]
+    fn step(&mut self, _rng: &mut Rng, spikes: &mut Vec<u32>) {
         let n = self.v.len();
         let v = &mut self.v[..n];
         let ge = &mut self.g_exc[..n];
@@ -194,6 +192,14 @@ impl NeuronChunk for LifChunk {
             }
         }
     }
+}
+
+impl NeuronChunk for LifChunk {
+    fn len(&self) -> usize {
+        self.v.len()
+    }
+
+    update_with_avx2!(LifChunk, step);
 
     fn conductance_mut(
         &mut self,

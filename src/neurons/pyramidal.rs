@@ -60,7 +60,7 @@
 //! References: [AUR NaudGroup.cpp, LinearComboSynapse.cpp, ExpCobaSynapse.cpp], [P21 Methods],
 //! [NS18], spec/neurons.md §2–3, spec/synapses.md §1.
 
-use super::columns::{duration_steps, sigmoid, time_constant, VInit};
+use super::columns::{duration_steps, sigmoid, time_constant, update_with_avx2, VInit};
 use super::{Compartment, ModelKind, NeuronChunk, NeuronModel, Receptor};
 use crate::config::units::{require_non_negative, Dim, ParamTable};
 use crate::engine::rng::Rng;
@@ -451,6 +451,7 @@ pub struct PyramidalChunk {
 
 impl PyramidalChunk {
     /// Steps 1–9 of spec/neurons.md §2.3 for every neuron.
+    #[inline(always)]
     fn integrate<const NMDA: bool>(&mut self) {
         let c = self.c;
         let n = self.v_soma.len();
@@ -511,14 +512,10 @@ impl PyramidalChunk {
             vd[i] = d;
         }
     }
-}
 
-impl NeuronChunk for PyramidalChunk {
-    fn len(&self) -> usize {
-        self.v_soma.len()
-    }
-
-    fn update(&mut self, _rng: &mut Rng, spikes: &mut Vec<u32>) {
+    /// One step for every neuron; inlined into both builds of `update` (see [`super::columns::has_avx2`]).
+    #[inline(always)]
+    fn step(&mut self, _rng: &mut Rng, spikes: &mut Vec<u32>) {
         if self.c.a_nmda != 0.0 {
             self.integrate::<true>();
         } else {
@@ -560,6 +557,14 @@ impl NeuronChunk for PyramidalChunk {
             }
         }
     }
+}
+
+impl NeuronChunk for PyramidalChunk {
+    fn len(&self) -> usize {
+        self.v_soma.len()
+    }
+
+    update_with_avx2!(PyramidalChunk, step);
 
     fn conductance_mut(
         &mut self,
@@ -786,6 +791,38 @@ mod tests {
         plain.update(&mut stream(1, Purpose::Dynamics, &[0]), &mut spikes);
         assert!((chunk.v_soma[0] - plain.v_soma[0]).abs() < 1e-9);
         assert!((chunk.v_dend[0] - plain.v_dend[0]).abs() < 1e-9);
+    }
+
+    #[test]
+    fn avx2_and_baseline_builds_give_identical_bits() {
+        // `update` takes the AVX2 build on CPUs that have it, `step` is the baseline build.
+        let m = model("v_init = \"random\"\nexcitatory_synapse_mix = \"ampa_nmda_5050\"").unwrap();
+        let mut a = m.chunk(1000, &mut stream(2, Purpose::Init, &[0]));
+        let mut b = m.chunk(1000, &mut stream(2, Purpose::Init, &[0]));
+        let mut rng = stream(2, Purpose::Dynamics, &[0]);
+        let (mut sa, mut sb) = (Vec::new(), Vec::new());
+        for step in 0..3_000 {
+            for chunk in [&mut a, &mut b] {
+                for (i, v) in chunk.v_soma.iter_mut().enumerate() {
+                    *v += 1e-4 * (i % 7) as Real;
+                }
+                chunk.v_dend.iter_mut().for_each(|v| *v += 5e-5);
+                chunk
+                    .g_exc_dend
+                    .iter_mut()
+                    .step_by(3)
+                    .for_each(|g| *g += 0.01 * (step % 2) as Real);
+            }
+            a.update(&mut rng, &mut sa);
+            b.step(&mut rng, &mut sb);
+        }
+        assert!(!sa.is_empty());
+        assert_eq!(sa, sb);
+        for (k, name) in STATE_NAMES.iter().enumerate() {
+            let bits =
+                |c: &PyramidalChunk| c.state(k).iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a), bits(&b), "{name}");
+        }
     }
 
     #[test]
