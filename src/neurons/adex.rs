@@ -47,7 +47,7 @@
 //! References: [AUR src/auryn/AdExGroup.cpp, AurynVector.h `fast_exp`], [SBP sim/sim_propagation.cpp
 //! `fix_parameters_pv_neurons`, `fix_parameters_som_neurons`], spec/neurons.md §5.
 
-use super::columns::{duration_steps, time_constant, VInit};
+use super::columns::{duration_steps, time_constant, update_with_avx2, VInit};
 use super::{Compartment, ModelKind, NeuronChunk, NeuronModel, Receptor};
 use crate::config::units::{require_non_negative, Dim, ParamTable};
 use crate::engine::rng::Rng;
@@ -250,12 +250,10 @@ pub struct AdexChunk {
     refractory: Vec<u32>,
 }
 
-impl NeuronChunk for AdexChunk {
-    fn len(&self) -> usize {
-        self.v.len()
-    }
-
-    fn update(&mut self, _rng: &mut Rng, spikes: &mut Vec<u32>) {
+impl AdexChunk {
+    /// One step for every neuron; inlined into both builds of `update` (see [`super::columns::has_avx2`]).
+    #[inline(always)]
+    fn step(&mut self, _rng: &mut Rng, spikes: &mut Vec<u32>) {
         let c = self.c;
         let n = self.v.len();
         let v = &mut self.v[..n];
@@ -299,6 +297,14 @@ impl NeuronChunk for AdexChunk {
             gi[i] *= c.scale_inh;
         }
     }
+}
+
+impl NeuronChunk for AdexChunk {
+    fn len(&self) -> usize {
+        self.v.len()
+    }
+
+    update_with_avx2!(AdexChunk, step);
 
     fn conductance_mut(
         &mut self,
@@ -331,5 +337,118 @@ impl NeuronChunk for AdexChunk {
             3 => &self.g_inh,
             _ => &[],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rng::{stream, Purpose};
+
+    const DT: f64 = 1e-4;
+
+    fn model(toml_text: &str) -> Result<Adex> {
+        let table: toml::Table = toml::from_str(toml_text).unwrap();
+        let t = ParamTable::new("test.toml", "neuron", &table);
+        let m = Adex::read(&t, DT)?;
+        t.finish()?;
+        Ok(m)
+    }
+
+    #[test]
+    fn fast_exp256_matches_auryn() {
+        assert_eq!(fast_exp256(0.0), 1.0);
+        let x: f32 = 2.0;
+        let expected = (1.0 + x as f64 / 256.0).powi(256);
+        assert!((fast_exp256(x) as f64 / expected - 1.0).abs() < 1e-5);
+        // It underestimates e^x by about x²/512 in relative terms.
+        assert!(fast_exp256(x) < x.exp());
+    }
+
+    #[test]
+    fn spike_is_detected_at_0_mv_not_at_v_t_then_v_is_held_at_e_l() {
+        // PV defaults: V_T = −48 mV, V_reset = −55 mV, E_L = −70 mV, t_ref = 1 ms.
+        let m = model("v_init = \"rest\"").unwrap();
+        let mut chunk = m.chunk(1, &mut stream(1, Purpose::Init, &[0]));
+        chunk.v[0] = -40e-3;
+        let mut rng = stream(1, Purpose::Dynamics, &[0]);
+        let mut spikes = Vec::new();
+        let mut above_v_t = 0;
+        let mut trace = Vec::new();
+        for _ in 0..200 {
+            spikes.clear();
+            chunk.update(&mut rng, &mut spikes);
+            trace.push((chunk.v[0], !spikes.is_empty()));
+            if spikes.is_empty() && chunk.v[0] > -48e-3 {
+                above_v_t += 1;
+            }
+            assert!(chunk.v[0] <= 0.0 || !spikes.is_empty());
+            // Device phase: 100 pA adds dt·I/C = 0.1 mV, so a free neuron leaves E_L.
+            let (v, k) = chunk.injection_mut(Compartment::Soma).unwrap();
+            v[0] += k * 100e-12;
+        }
+        assert!(
+            above_v_t >= 3,
+            "V passes V_T without a spike for several steps"
+        );
+        let first = trace.iter().position(|s| s.1).expect("a spike");
+        // Hand computation of the first step from −40 mV: dV = 0.01 (2 mV e^4 − 30 mV).
+        let v1 = -40e-3 + 0.01 * (2e-3 * (1.0 + 4.0f64 / 256.0).powi(256) - 30e-3);
+        assert!(
+            (trace[0].0 as f64 - v1).abs() < 1e-7,
+            "{} vs {v1}",
+            trace[0].0
+        );
+        assert_eq!(trace[first].0, -55e-3, "V_reset on the spike step");
+        assert!(
+            trace[first + 1..=first + 10].iter().all(|s| s.0 == -70e-3),
+            "held at E_L"
+        );
+        assert!(trace[first + 11].0 > -70e-3, "free again after 10 steps");
+        assert!(trace.iter().filter(|s| s.1).count() == 1);
+    }
+
+    #[test]
+    fn membrane_is_clipped_to_minus_80_and_plus_20_mv() {
+        let m = model("v_init = \"rest\"").unwrap();
+        let mut chunk = m.chunk(2, &mut stream(1, Purpose::Init, &[0]));
+        // An injected current can leave V anywhere; the clip brings it back after the Euler step.
+        chunk.v[0] = -0.2;
+        // At +1 V, (1 + x/256)^256 overflows to infinity; the clip to +20 mV keeps V finite,
+        // and +20 mV is above the detection level, so the neuron spikes and resets.
+        chunk.v[1] = 1.0;
+        let mut spikes = Vec::new();
+        chunk.update(&mut stream(1, Purpose::Dynamics, &[0]), &mut spikes);
+        assert_eq!(chunk.v[0], -80e-3);
+        assert_eq!(spikes, [1]);
+        assert_eq!(chunk.v[1], -55e-3);
+        assert!(chunk.w.iter().all(|w| w.is_finite()));
+    }
+
+    #[test]
+    fn adaptation_jumps_by_b_over_g_l() {
+        let m = model(
+            "v_init = \"rest\"\ng_l = \"5 nS\"\na = \"0.5 nS\"\nb = \"10 pA\"\ntau_w = \"500 ms\"",
+        )
+        .unwrap();
+        let mut chunk = m.chunk(1, &mut stream(1, Purpose::Init, &[0]));
+        chunk.v[0] = -20e-3;
+        let mut spikes = Vec::new();
+        chunk.update(&mut stream(1, Purpose::Dynamics, &[0]), &mut spikes);
+        assert_eq!(spikes, [0]);
+        // w̃ = b/g_L = 2 mV, then one Euler step with V = V_reset = −55 mV: (dt/τ_w)(0.1·15 mV − 2 mV).
+        let w = 2e-3 + 1e-4 / 0.5 * (0.1 * 15e-3 - 2e-3);
+        assert!((chunk.w[0] as f64 - w).abs() < 1e-9, "{}", chunk.w[0]);
+    }
+
+    #[test]
+    fn bad_parameters_name_their_key() {
+        let err = |text: &str| model(text).expect_err(text).to_string();
+        assert!(err("g_l = \"-1 nS\"").contains("g_l"));
+        assert!(err("delta_t = \"0 mV\"").contains("delta_t"));
+        assert!(err("tau_w = \"0 ms\"").contains("tau_w"));
+        assert!(err("refractory = \"1.05 ms\"").contains("refractory"));
+        assert!(err("v_spike = \"30 mV\"").contains("v_spike"));
+        assert!(err("v_clip_max = \"-90 mV\"").contains("v_clip_max"));
     }
 }

@@ -49,7 +49,7 @@
 //!
 //! References: [SBP src/BurstPoissonGroup.cpp], [P21 Fig 4, Methods], spec/neurons.md §4.
 
-use super::columns::{duration_steps, sigmoid};
+use super::columns::{duration_steps, sigmoid, update_with_avx2};
 use super::pyramidal::{synaptic_currents, TwoCompartmentConsts, TwoCompartmentParams};
 use super::{Compartment, ModelKind, NeuronChunk, NeuronModel, Receptor};
 use crate::config::units::ParamTable;
@@ -186,6 +186,7 @@ pub struct BurstPoissonChunk {
 
 impl BurstPoissonChunk {
     /// Steps 1–5 of spec/neurons.md §4 for every neuron.
+    #[inline(always)]
     fn integrate<const NMDA: bool>(&mut self) {
         let c = self.c;
         let n = self.v_soma.len();
@@ -238,14 +239,10 @@ impl BurstPoissonChunk {
             pb[i] = sigmoid(d, c.e_d, c.neg_inv_d_d);
         }
     }
-}
 
-impl NeuronChunk for BurstPoissonChunk {
-    fn len(&self) -> usize {
-        self.v_soma.len()
-    }
-
-    fn update(&mut self, rng: &mut Rng, spikes: &mut Vec<u32>) {
+    /// One step for every neuron; inlined into both builds of `update` (see [`super::columns::has_avx2`]).
+    #[inline(always)]
+    fn step(&mut self, rng: &mut Rng, spikes: &mut Vec<u32>) {
         if self.c.a_nmda != 0.0 {
             self.integrate::<true>();
         } else {
@@ -253,25 +250,44 @@ impl NeuronChunk for BurstPoissonChunk {
         }
         // 6. Threshold spikes (which may start a burst) and second spikes of bursts.
         let c = &self.c;
-        for i in 0..self.v_soma.len() {
-            if self.v_soma[i] > self.threshold[i] && self.refractory[i] == 0 {
+        let n = self.v_soma.len();
+        let (vs, th, ws) = (
+            &mut self.v_soma[..n],
+            &mut self.threshold[..n],
+            &mut self.w_soma[..n],
+        );
+        let (refr, burst, pb) = (
+            &mut self.refractory[..n],
+            &mut self.burst[..n],
+            &self.burst_probability[..n],
+        );
+        for i in 0..n {
+            if vs[i] > th[i] && refr[i] == 0 {
                 spikes.push(i as u32);
-                self.refractory[i] = self.refractory_steps;
-                self.v_soma[i] = c.e_reset;
-                self.threshold[i] += c.threshold_jump;
-                self.w_soma[i] += 1.0;
+                refr[i] = self.refractory_steps;
+                vs[i] = c.e_reset;
+                th[i] += c.threshold_jump;
+                ws[i] += 1.0;
                 // Both numbers are drawn at every threshold spike, as in the reference code.
                 let r1: f64 = rng.random();
                 let r2: f64 = rng.random();
-                if r1 < self.burst_probability[i] as f64 {
-                    self.burst[i] = (self.burst_min + (r2 * self.burst_range).floor()) as u32;
+                if r1 < pb[i] as f64 {
+                    burst[i] = (self.burst_min + (r2 * self.burst_range).floor()) as u32;
                 }
-            } else if self.burst[i] == 1 {
+            } else if burst[i] == 1 {
                 spikes.push(i as u32);
-                self.refractory[i] = self.refractory_steps;
+                refr[i] = self.refractory_steps;
             }
         }
     }
+}
+
+impl NeuronChunk for BurstPoissonChunk {
+    fn len(&self) -> usize {
+        self.v_soma.len()
+    }
+
+    update_with_avx2!(BurstPoissonChunk, step);
 
     fn conductance_mut(
         &mut self,
@@ -312,5 +328,126 @@ impl NeuronChunk for BurstPoissonChunk {
             10 => &self.g_nmda,
             _ => &[],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rng::{stream, Purpose};
+
+    const DT: f64 = 1e-4;
+
+    fn model(toml_text: &str) -> Result<BurstPoisson> {
+        let table: toml::Table = toml::from_str(toml_text).unwrap();
+        let t = ParamTable::new("test.toml", "neuron", &table);
+        let m = BurstPoisson::read(&t, DT)?;
+        t.finish()?;
+        Ok(m)
+    }
+
+    /// Spike steps of `n` neurons driven by constant currents (A), added in the device phase,
+    /// with the burst probability in force at each spike.
+    fn run(n: usize, steps: usize, i_soma: f64, i_dend: f64) -> Vec<Vec<(usize, f32)>> {
+        let m = model("").unwrap();
+        let mut chunk = m.chunk(n, &mut stream(5, Purpose::Init, &[0]));
+        let mut rng = stream(5, Purpose::Dynamics, &[0]);
+        let mut spikes = Vec::new();
+        let mut trains = vec![Vec::new(); n];
+        let (ks, kd) = (chunk.c.dt_over_c_s, chunk.c.dt_over_c_d);
+        for step in 0..steps {
+            spikes.clear();
+            chunk.update(&mut rng, &mut spikes);
+            for &i in &spikes {
+                trains[i as usize].push((step, chunk.burst_probability[i as usize]));
+            }
+            chunk
+                .v_soma
+                .iter_mut()
+                .for_each(|v| *v += ks * i_soma as Real);
+            chunk
+                .v_dend
+                .iter_mut()
+                .for_each(|v| *v += kd * i_dend as Real);
+        }
+        trains
+    }
+
+    /// Inter-spike intervals in steps.
+    fn isis(train: &[(usize, f32)]) -> Vec<usize> {
+        train.windows(2).map(|w| w[1].0 - w[0].0).collect()
+    }
+
+    #[test]
+    fn bursts_are_doublets_with_isis_from_4_9_to_14_8_ms() {
+        // V_d ≈ E_L + 1.5 nA / (g_Ld + |a_wd|) ≈ −30 mV, so p_B ≈ 0.99: nearly every event bursts.
+        let trains = run(200, 20_000, 600e-12, 1500e-12);
+        let (mut lo, mut hi, mut bursts) = (usize::MAX, 0, 0);
+        for train in &trains {
+            let isi = isis(train);
+            for (k, &d) in isi.iter().enumerate() {
+                if d < 160 {
+                    bursts += 1;
+                    lo = lo.min(d);
+                    hi = hi.max(d);
+                    // Exact doublets: the interval after a burst is refractory-limited.
+                    assert!(isi.get(k + 1).is_none_or(|&next| next >= 200), "triplet");
+                }
+            }
+        }
+        assert!(bursts > 1000, "{bursts} bursts");
+        // The counter m ∈ [50, 149] gives an ISI of m − 1 steps.
+        assert!(lo >= 49 && hi <= 148, "burst ISIs {lo}..{hi} steps");
+        assert!(
+            lo <= 51 && hi >= 146,
+            "burst ISIs {lo}..{hi} steps cover the range"
+        );
+    }
+
+    #[test]
+    fn refractory_period_is_20_ms_after_every_spike() {
+        // 3 nA drives V_s far above θ, so only the refractory period spaces the spikes; a
+        // hyperpolarised dendrite (p_B ≈ 0) removes bursts.
+        let trains = run(10, 10_000, 3e-9, -1e-9);
+        for train in &trains {
+            assert!(train.len() > 40);
+            assert!(isis(train).iter().all(|&d| d == 200), "{:?}", isis(train));
+        }
+    }
+
+    #[test]
+    fn burst_fraction_follows_the_dendritic_sigmoid() {
+        // 485 pA holds V_d near E_L + 485 pA / 37.3 nS ≈ −57 mV = E_d, so p_B ≈ 0.5, where the
+        // binomial error is largest: a good test of the r₁ < p_B draw.
+        let trains = run(1000, 15_000, 600e-12, 485e-12);
+        let (mut events, mut bursts, mut p_sum) = (0usize, 0usize, 0.0f64);
+        for train in &trains {
+            for (k, &(step, p)) in train.iter().enumerate() {
+                let first = k == 0 || step - train[k - 1].0 >= 160;
+                if first && step >= 2_000 {
+                    events += 1;
+                    p_sum += p as f64;
+                    bursts += train.get(k + 1).is_some_and(|n| n.0 - step < 160) as usize;
+                }
+            }
+        }
+        let p = p_sum / events as f64;
+        let fraction = bursts as f64 / events as f64;
+        let se = (p * (1.0 - p) / events as f64).sqrt();
+        assert!((0.4..0.6).contains(&p), "mean p_B {p}");
+        assert!(
+            (fraction - p).abs() < 4.0 * se,
+            "burst fraction {fraction}, p_B {p}, {events} events"
+        );
+    }
+
+    #[test]
+    fn bad_parameters_name_their_key() {
+        let err = |text: &str| model(text).expect_err(text).to_string();
+        assert!(err("refractory = \"-20 ms\"").contains("refractory"));
+        assert!(err("burst_delay_min = \"0.1 ms\"").contains("burst_delay_min"));
+        assert!(err("burst_delay_range = \"0.05 ms\"").contains("burst_delay_range"));
+        assert!(err("tau_wd = \"0 ms\"").contains("tau_wd"));
+        assert!(err("g_s = \"1300 pA\"").contains("unknown key"));
     }
 }

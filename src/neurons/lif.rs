@@ -30,7 +30,7 @@
 //! References: Vogels & Abbott, J. Neurosci. 25:10786 (2005); Brette et al., J. Comput.
 //! Neurosci. 23:349 (2007); [AUR src/auryn/TIFGroup.cpp, examples/sim_coba_benchmark.cpp].
 
-use super::columns::{duration_steps, time_constant, VInit};
+use super::columns::{duration_steps, time_constant, update_with_avx2, VInit};
 use super::{Compartment, ModelKind, NeuronChunk, NeuronModel, Receptor};
 use crate::config::units::{require_non_negative, Dim, ParamTable};
 use crate::engine::rng::Rng;
@@ -159,12 +159,10 @@ pub struct LifChunk {
     refractory: Vec<u32>,
 }
 
-impl NeuronChunk for LifChunk {
-    fn len(&self) -> usize {
-        self.v.len()
-    }
-
-    fn update(&mut self, _rng: &mut Rng, spikes: &mut Vec<u32>) {
+impl LifChunk {
+    /// One step for every neuron; inlined into both builds of `update` (see [`super::columns::has_avx2`]).
+    #[inline(always)]
+    fn step(&mut self, _rng: &mut Rng, spikes: &mut Vec<u32>) {
         let n = self.v.len();
         let v = &mut self.v[..n];
         let ge = &mut self.g_exc[..n];
@@ -194,6 +192,14 @@ impl NeuronChunk for LifChunk {
             }
         }
     }
+}
+
+impl NeuronChunk for LifChunk {
+    fn len(&self) -> usize {
+        self.v.len()
+    }
+
+    update_with_avx2!(LifChunk, step);
 
     fn conductance_mut(
         &mut self,
@@ -225,5 +231,77 @@ impl NeuronChunk for LifChunk {
             2 => &self.g_inh,
             _ => &[],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rng::{stream, Purpose};
+
+    const DT: f64 = 1e-4;
+
+    fn model(toml_text: &str) -> Result<Lif> {
+        let table: toml::Table = toml::from_str(toml_text).unwrap();
+        let t = ParamTable::new("test.toml", "neuron", &table);
+        let m = Lif::read(&t, DT)?;
+        t.finish()?;
+        Ok(m)
+    }
+
+    /// Spike counts of neurons driven by the constant currents `currents` (A) for `steps` steps.
+    fn counts(currents: &[f64], steps: usize) -> Vec<usize> {
+        let m = model("").unwrap();
+        let mut chunk = m.chunk(currents.len(), &mut stream(1, Purpose::Init, &[0]));
+        let mut rng = stream(1, Purpose::Dynamics, &[0]);
+        let mut spikes = Vec::new();
+        let mut n = vec![0; currents.len()];
+        for _ in 0..steps {
+            spikes.clear();
+            chunk.update(&mut rng, &mut spikes);
+            spikes.iter().for_each(|&i| n[i as usize] += 1);
+            let (v, k) = chunk.injection_mut(Compartment::Soma).unwrap();
+            v.iter_mut()
+                .zip(currents)
+                .for_each(|(v, i)| *v += k * *i as Real);
+        }
+        n
+    }
+
+    #[test]
+    fn onset_is_at_the_rheobase_of_the_discrete_map() {
+        // The Euler map has the fixed point of the ODE, V* = E_L + I/g_L, but with the
+        // device-phase injection (spec/neurons.md §6) the threshold sees V* − dt·I/C, so the
+        // onset is g_L (V_th − E_L) / (1 − dt/τ_m) = 100.50 pA rather than 100 pA. Sweep
+        // 95–105 pA in 0.25 pA for 2 s (the approach takes about τ_m ln(10 mV/δ) ≈ 0.1 s).
+        let currents: Vec<f64> = (0..=40).map(|k| (95.0 + 0.25 * k as f64) * 1e-12).collect();
+        let n = counts(&currents, 20_000);
+        let onset = currents[n.iter().position(|&c| c > 0).unwrap()];
+        let expected = 100e-12 / (1.0 - DT / 20e-3);
+        assert!(
+            onset > expected && onset <= expected + 0.25e-12,
+            "onset {onset:e} A"
+        );
+        assert!(n.windows(2).all(|w| w[0] <= w[1]), "f–I curve is monotonic");
+    }
+
+    #[test]
+    fn rate_at_200_pa_matches_the_analytic_isi() {
+        // ISI = t_ref + τ_m ln((I/g_L) / (I/g_L − 10 mV)) = 5 ms + 20 ms ln 2 = 18.86 ms.
+        let n = counts(&[200e-12], 100_000)[0] as f64 / 10.0;
+        let expected = 1.0 / (5e-3 + 20e-3 * 2f64.ln());
+        assert!(
+            (n - expected).abs() < 0.02 * expected,
+            "{n} Hz vs {expected} Hz"
+        );
+    }
+
+    #[test]
+    fn bad_parameters_name_their_key() {
+        let err = |text: &str| model(text).expect_err(text).to_string();
+        assert!(err("tau_m = \"-20 ms\"").contains("tau_m"));
+        assert!(err("g_l = \"0 nS\"").contains("g_l"));
+        assert!(err("v_reset = \"-40 mV\"").contains("v_reset"));
+        assert!(err("refractory = \"5.01 ms\"").contains("refractory"));
     }
 }

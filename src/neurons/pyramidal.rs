@@ -60,7 +60,7 @@
 //! References: [AUR NaudGroup.cpp, LinearComboSynapse.cpp, ExpCobaSynapse.cpp], [P21 Methods],
 //! [NS18], spec/neurons.md §2–3, spec/synapses.md §1.
 
-use super::columns::{duration_steps, sigmoid, time_constant, VInit};
+use super::columns::{duration_steps, sigmoid, time_constant, update_with_avx2, VInit};
 use super::{Compartment, ModelKind, NeuronChunk, NeuronModel, Receptor};
 use crate::config::units::{require_non_negative, Dim, ParamTable};
 use crate::engine::rng::Rng;
@@ -451,6 +451,7 @@ pub struct PyramidalChunk {
 
 impl PyramidalChunk {
     /// Steps 1–9 of spec/neurons.md §2.3 for every neuron.
+    #[inline(always)]
     fn integrate<const NMDA: bool>(&mut self) {
         let c = self.c;
         let n = self.v_soma.len();
@@ -511,6 +512,51 @@ impl PyramidalChunk {
             vd[i] = d;
         }
     }
+
+    /// One step for every neuron; inlined into both builds of `update` (see [`super::columns::has_avx2`]).
+    #[inline(always)]
+    fn step(&mut self, _rng: &mut Rng, spikes: &mut Vec<u32>) {
+        if self.c.a_nmda != 0.0 {
+            self.integrate::<true>();
+        } else {
+            self.integrate::<false>();
+        }
+        // 10. Spike check: V_s > θ ⇒ spike, V_s ← E_reset, θ += Δθ, w_s += 1, bAP restarts.
+        let c = &self.c;
+        let n = self.v_soma.len();
+        let (vs, th, ws) = (
+            &mut self.v_soma[..n],
+            &mut self.threshold[..n],
+            &mut self.w_soma[..n],
+        );
+        let (bap, refr) = (&mut self.bap[..n], &mut self.refractory[..n]);
+        if self.refractory_steps == 0 {
+            for i in 0..n {
+                if vs[i] > th[i] {
+                    spikes.push(i as u32);
+                    vs[i] = c.e_reset;
+                    th[i] += c.threshold_jump;
+                    ws[i] += 1.0;
+                    bap[i] = self.bap_reset;
+                }
+            }
+        } else {
+            // With an absolute refractory period (ns2018), V_s is held at E_reset meanwhile.
+            for i in 0..n {
+                if refr[i] > 0 {
+                    refr[i] -= 1;
+                    vs[i] = c.e_reset;
+                } else if vs[i] > th[i] {
+                    spikes.push(i as u32);
+                    vs[i] = c.e_reset;
+                    th[i] += c.threshold_jump;
+                    ws[i] += 1.0;
+                    bap[i] = self.bap_reset;
+                    refr[i] = self.refractory_steps;
+                }
+            }
+        }
+    }
 }
 
 impl NeuronChunk for PyramidalChunk {
@@ -518,29 +564,7 @@ impl NeuronChunk for PyramidalChunk {
         self.v_soma.len()
     }
 
-    fn update(&mut self, _rng: &mut Rng, spikes: &mut Vec<u32>) {
-        if self.c.a_nmda != 0.0 {
-            self.integrate::<true>();
-        } else {
-            self.integrate::<false>();
-        }
-        // 10. Spike check: V_s > θ ⇒ spike, V_s ← E_reset, θ += Δθ, w_s += 1, bAP restarts.
-        // A neuron in its absolute refractory period (ns2018) is held at E_reset instead.
-        let c = &self.c;
-        for i in 0..self.v_soma.len() {
-            if self.refractory[i] > 0 {
-                self.refractory[i] -= 1;
-                self.v_soma[i] = c.e_reset;
-            } else if self.v_soma[i] > self.threshold[i] {
-                spikes.push(i as u32);
-                self.v_soma[i] = c.e_reset;
-                self.threshold[i] += c.threshold_jump;
-                self.w_soma[i] += 1.0;
-                self.bap[i] = self.bap_reset;
-                self.refractory[i] = self.refractory_steps;
-            }
-        }
-    }
+    update_with_avx2!(PyramidalChunk, step);
 
     fn conductance_mut(
         &mut self,
@@ -767,6 +791,38 @@ mod tests {
         plain.update(&mut stream(1, Purpose::Dynamics, &[0]), &mut spikes);
         assert!((chunk.v_soma[0] - plain.v_soma[0]).abs() < 1e-9);
         assert!((chunk.v_dend[0] - plain.v_dend[0]).abs() < 1e-9);
+    }
+
+    #[test]
+    fn avx2_and_baseline_builds_give_identical_bits() {
+        // `update` takes the AVX2 build on CPUs that have it, `step` is the baseline build.
+        let m = model("v_init = \"random\"\nexcitatory_synapse_mix = \"ampa_nmda_5050\"").unwrap();
+        let mut a = m.chunk(1000, &mut stream(2, Purpose::Init, &[0]));
+        let mut b = m.chunk(1000, &mut stream(2, Purpose::Init, &[0]));
+        let mut rng = stream(2, Purpose::Dynamics, &[0]);
+        let (mut sa, mut sb) = (Vec::new(), Vec::new());
+        for step in 0..3_000 {
+            for chunk in [&mut a, &mut b] {
+                for (i, v) in chunk.v_soma.iter_mut().enumerate() {
+                    *v += 1e-4 * (i % 7) as Real;
+                }
+                chunk.v_dend.iter_mut().for_each(|v| *v += 5e-5);
+                chunk
+                    .g_exc_dend
+                    .iter_mut()
+                    .step_by(3)
+                    .for_each(|g| *g += 0.01 * (step % 2) as Real);
+            }
+            a.update(&mut rng, &mut sa);
+            b.step(&mut rng, &mut sb);
+        }
+        assert!(!sa.is_empty());
+        assert_eq!(sa, sb);
+        for (k, name) in STATE_NAMES.iter().enumerate() {
+            let bits =
+                |c: &PyramidalChunk| c.state(k).iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a), bits(&b), "{name}");
+        }
     }
 
     #[test]
