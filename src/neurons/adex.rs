@@ -1,5 +1,5 @@
 //! Adaptive exponential integrate-and-fire neuron with conductance synapses, with the exact
-//! semantics of the Auryn fork used by Payeur et al. (PV and SST interneurons of [P21]).
+//! semantics of the Auryn fork used by Payeur et al. (PV and SST interneurons of [P21 Fig 3]).
 //!
 //! Equations (spec/neurons.md §5) [AUR src/auryn/AdExGroup.cpp]; conductances in units of g_L,
 //! w̃ = w/g_L in volts:

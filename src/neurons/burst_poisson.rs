@@ -1,4 +1,4 @@
-//! BurstPoisson neuron: the simplified bursting unit of the Payeur et al. XOR network ([P21] Fig 4).
+//! BurstPoisson neuron: the simplified bursting unit of the Payeur et al. XOR network ([P21 Fig 4]).
 //!
 //! A leaky integrate-and-fire soma with the moving threshold and somatic adaptation of the
 //! pyramidal model, a passive dendrite, and a burst decided at each threshold spike with

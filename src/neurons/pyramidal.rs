@@ -1,5 +1,5 @@
 //! Two-compartment bursting pyramidal neuron (Auryn `NaudGroup`), the default model of
-//! [P21] Figs 2E–G, 3, S5, S10, S11, and its Naud & Sprekeler (2018) variant.
+//! [P21 Figs 2E–G, 3, S5, S10, S11], and its Naud & Sprekeler (2018) variant.
 //!
 //! Equations (spec/neurons.md §2.1) [AUR NaudGroup.cpp; NS18]:
 //!
@@ -58,7 +58,7 @@
 //! `w_dend` (V), `g_exc_soma`, `g_inh_soma`, `g_exc_dend`, `g_inh_dend`, `g_nmda` (units of g_L).
 //!
 //! References: [AUR NaudGroup.cpp, LinearComboSynapse.cpp, ExpCobaSynapse.cpp], [P21 Methods],
-//! [NS18], spec/neurons.md §2–3, spec/synapses.md §1.
+//! [NS18 via re-implementations], spec/neurons.md §2–3, spec/synapses.md §1.
 
 use super::columns::{positive, sigmoid, update_with_avx2, whole_steps, VInit};
 use super::{Compartment, ModelKind, NeuronChunk, NeuronModel, Receptor};
