@@ -3,7 +3,7 @@
 
 use burstccn::config::units::ParamTable;
 use burstccn::engine::rng::{stream, Purpose};
-use burstccn::neurons::{model_kind, Compartment, NeuronChunk, NeuronModel};
+use burstccn::neurons::{model_kind, Compartment, NeuronChunk, NeuronModel, Receptor};
 
 const DT: f64 = 1e-4;
 
@@ -222,4 +222,106 @@ fn lif_coba_preset_starts_firing_above_100_pa() {
     let currents: Vec<f64> = (0..=40).map(|k| (95.0 + 0.25 * k as f64) * 1e-12).collect();
     let i = onset("lif_coba", &currents, 20_000, 0);
     assert!(i > 100.5e-12 && i <= 100.75e-12, "LIF onset {i:e} A");
+}
+
+/// Mean and SD of the samples below `limit`.
+fn sd_below(samples: &[f32], limit: f32) -> f64 {
+    let xs: Vec<f64> = samples
+        .iter()
+        .filter(|&&v| v < limit)
+        .map(|&v| v as f64)
+        .collect();
+    let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+    (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / xs.len() as f64).sqrt()
+}
+
+#[test]
+fn pyramidal_calibration_matches_the_reference_baseline() {
+    // spec/experiments.md §1 without the network layer: each neuron gets, on each of its four
+    // synapse types, K ~ Binomial(25 000, p) independent 5-Hz Poisson inputs (normal
+    // approximation of K), delivered after the neuron phase so they act from the next step.
+    // Per-neuron statistics do not depend on the inputs being shared between neurons.
+    use rand::Rng as _;
+    let (n, burn_in, measure) = (500usize, 10_000usize, 30_000usize);
+    let m = build("pyramidal", &[]);
+    let mut chunk = m.build_chunk(n, &mut stream(3, Purpose::Init, &[0]));
+    let mut rng = stream(3, Purpose::Dynamics, &[0]);
+    let targets = [
+        (Compartment::Soma, Receptor::Excitatory, 100.0f64, 0.17f32),
+        (Compartment::Soma, Receptor::Inhibitory, 30.0, 0.26),
+        (Compartment::Dendrite, Receptor::Excitatory, 100.0, 0.043),
+        (Compartment::Dendrite, Receptor::Inhibitory, 30.0, 0.07),
+    ];
+    // e^(−λ) per neuron and target, λ = K · 5 Hz · dt.
+    let mut init = stream(3, Purpose::Connectivity, &[0]);
+    let q: Vec<Vec<f64>> = targets
+        .iter()
+        .map(|&(_, _, mean_k, _)| {
+            (0..n)
+                .map(|_| {
+                    let z = burstccn::neurons::columns::standard_normal(&mut init);
+                    let k = (mean_k + (mean_k * (1.0 - mean_k / 25_000.0)).sqrt() * z).round();
+                    (-k * 5.0 * DT).exp()
+                })
+                .collect()
+        })
+        .collect();
+    let mut spikes = Vec::new();
+    let mut trains = vec![Vec::new(); n];
+    let (mut vs_samples, mut vd_samples) = (Vec::new(), Vec::new());
+    for step in 0..burn_in + measure {
+        spikes.clear();
+        chunk.update(&mut rng, &mut spikes);
+        for &i in &spikes {
+            trains[i as usize].push(step);
+        }
+        for (t, &(compartment, receptor, _, w)) in targets.iter().enumerate() {
+            let g = chunk.conductance_mut(compartment, receptor).unwrap();
+            for (g, &q) in g.iter_mut().zip(&q[t]) {
+                // Poisson count by inversion: almost always 0 (λ ≈ 0.05).
+                let u: f64 = rng.random();
+                let (mut k, mut p, mut cdf) = (0u32, q, q);
+                while u > cdf && k < 20 {
+                    k += 1;
+                    p *= -q.ln() / k as f64;
+                    cdf += p;
+                }
+                *g += w * k as f32;
+            }
+        }
+        if step >= burn_in && step % 10 == 0 {
+            vs_samples.extend_from_slice(chunk.state(0));
+            vd_samples.extend_from_slice(chunk.state(1));
+        }
+    }
+    // Events: spikes ≥ 16 ms after the previous spike; bursts: events followed within 16 ms.
+    let (mut events, mut bursts, mut total) = (0usize, 0usize, 0usize);
+    for train in &trains {
+        for (k, &s) in train.iter().enumerate() {
+            if s < burn_in {
+                continue;
+            }
+            total += 1;
+            if k == 0 || s - train[k - 1] >= 160 {
+                events += 1;
+                bursts += train.get(k + 1).is_some_and(|&next| next - s < 160) as usize;
+            }
+        }
+    }
+    let seconds = n as f64 * measure as f64 * DT;
+    let er = events as f64 / seconds;
+    let bp = bursts as f64 / events as f64;
+    let sd_s = sd_below(&vs_samples, -55e-3) * 1e3;
+    let sd_d = sd_below(&vd_samples, -60e-3) * 1e3;
+    let msg = format!(
+        "ER {er:.2} Hz, rate {:.2} Hz, BP {:.1} %, SD V_s {sd_s:.2} mV, SD V_d {sd_d:.2} mV",
+        total as f64 / seconds,
+        100.0 * bp
+    );
+    println!("{msg}");
+    // Acceptance bands of spec/experiments.md §1 (reference: 4.21 Hz, 13.8 %, 3.55 mV, 2.46 mV).
+    assert!((3.5..5.5).contains(&er), "{msg}");
+    assert!((0.10..0.17).contains(&bp), "{msg}");
+    assert!((3.0..4.5).contains(&sd_s), "{msg}");
+    assert!((2.0..3.0).contains(&sd_d), "{msg}");
 }

@@ -1,5 +1,5 @@
 //! Adaptive exponential integrate-and-fire neuron with conductance synapses, with the exact
-//! semantics of the Auryn fork used by Payeur et al. (PV and SST interneurons of [P21]).
+//! semantics of the Auryn fork used by Payeur et al. (PV and SST interneurons of [P21 Fig 3]).
 //!
 //! Equations (spec/neurons.md §5) [AUR src/auryn/AdExGroup.cpp]; conductances in units of g_L,
 //! w̃ = w/g_L in volts:
@@ -47,7 +47,7 @@
 //! References: [AUR src/auryn/AdExGroup.cpp, AurynVector.h `fast_exp`], [SBP sim/sim_propagation.cpp
 //! `fix_parameters_pv_neurons`, `fix_parameters_som_neurons`], spec/neurons.md §5.
 
-use super::columns::{duration_steps, time_constant, update_with_avx2, VInit};
+use super::columns::{positive, update_with_avx2, whole_steps, VInit};
 use super::{Compartment, ModelKind, NeuronChunk, NeuronModel, Receptor};
 use crate::config::units::{require_non_negative, Dim, ParamTable};
 use crate::engine::rng::Rng;
@@ -82,8 +82,8 @@ pub struct Adex {
     pub tau_w: f64,
     /// Reset potential, V.
     pub v_reset: f64,
-    /// Absolute refractory period, steps.
-    pub refractory_steps: u32,
+    /// Absolute refractory period, s.
+    pub refractory: f64,
     /// Spike detection level, V.
     pub v_spike: f64,
     /// Clip range of V, V.
@@ -96,7 +96,8 @@ pub struct Adex {
     pub tau_inh: f64,
     /// Initial membrane potential.
     pub v_init: VInit,
-    /// Time step, s.
+    /// Derived: the refractory period in steps, and the time step (s).
+    refractory_steps: u32,
     dt: f64,
 }
 
@@ -129,48 +130,58 @@ fn read(t: &ParamTable, dt: f64) -> Result<Box<dyn NeuronModel>> {
 }
 
 impl Adex {
-    /// Reads and validates the parameters and precomputes the constants for `dt` (s).
+    /// Reads the parameters for time step `dt` (s) and validates them.
     pub fn read(t: &ParamTable, dt: f64) -> Result<Self> {
-        let g_l = t.quantity("g_l", Dim::Conductance, Some(10e-9))?;
-        require_non_negative(t, "g_l", g_l, true)?;
-        let tau_m = time_constant(t, "tau_m", 10e-3)?;
-        let delta_t = t.quantity("delta_t", Dim::Voltage, Some(2e-3))?;
-        require_non_negative(t, "delta_t", delta_t, true)?;
-        let a = t.quantity("a", Dim::Conductance, Some(0.0))?;
-        require_non_negative(t, "a", a, false)?;
-        let v_clip_min = t.quantity("v_clip_min", Dim::Voltage, Some(-80e-3))?;
-        let v_clip_max = t.quantity("v_clip_max", Dim::Voltage, Some(20e-3))?;
-        if v_clip_max <= v_clip_min {
+        let time = |key: &str, default: f64| t.quantity(key, Dim::Time, Some(default));
+        let volt = |key: &str, default: f64| t.quantity(key, Dim::Voltage, Some(default));
+        let p = Adex {
+            g_l: t.quantity("g_l", Dim::Conductance, Some(10e-9))?,
+            tau_m: time("tau_m", 10e-3)?,
+            e_l: volt("e_l", -70e-3)?,
+            delta_t: volt("delta_t", 2e-3)?,
+            v_t: volt("v_t", -48e-3)?,
+            a: t.quantity("a", Dim::Conductance, Some(0.0))?,
+            b: t.quantity("b", Dim::Current, Some(0.0))?,
+            tau_w: time("tau_w", 5e-3)?,
+            v_reset: volt("v_reset", -55e-3)?,
+            refractory: time("refractory", 1e-3)?,
+            v_spike: volt("v_spike", 0.0)?,
+            v_clip_min: volt("v_clip_min", -80e-3)?,
+            v_clip_max: volt("v_clip_max", 20e-3)?,
+            e_exc: volt("e_exc", 0.0)?,
+            tau_exc: time("tau_exc", 5e-3)?,
+            e_inh: volt("e_inh", -80e-3)?,
+            tau_inh: time("tau_inh", 10e-3)?,
+            v_init: VInit::read(t, "random")?,
+            refractory_steps: 0,
+            dt,
+        };
+        let refractory_steps = p.validate(t)?;
+        Ok(Adex {
+            refractory_steps,
+            ..p
+        })
+    }
+
+    /// Checks every rule, one message per rule naming the key; returns the refractory steps.
+    pub fn validate(&self, t: &ParamTable) -> Result<u32> {
+        positive(t, "g_l", self.g_l)?;
+        positive(t, "tau_m", self.tau_m)?;
+        positive(t, "delta_t", self.delta_t)?;
+        require_non_negative(t, "a", self.a, false)?;
+        positive(t, "tau_w", self.tau_w)?;
+        positive(t, "tau_exc", self.tau_exc)?;
+        positive(t, "tau_inh", self.tau_inh)?;
+        if self.v_clip_max <= self.v_clip_min {
             return Err(t.error("v_clip_max", "must be above v_clip_min"));
         }
-        let v_spike = t.quantity("v_spike", Dim::Voltage, Some(0.0))?;
-        if v_spike >= v_clip_max {
+        if self.v_spike >= self.v_clip_max {
             return Err(t.error(
                 "v_spike",
                 "must be below v_clip_max, otherwise the clipped potential never crosses it",
             ));
         }
-        Ok(Adex {
-            g_l,
-            tau_m,
-            e_l: t.quantity("e_l", Dim::Voltage, Some(-70e-3))?,
-            delta_t,
-            v_t: t.quantity("v_t", Dim::Voltage, Some(-48e-3))?,
-            a,
-            b: t.quantity("b", Dim::Current, Some(0.0))?,
-            tau_w: time_constant(t, "tau_w", 5e-3)?,
-            v_reset: t.quantity("v_reset", Dim::Voltage, Some(-55e-3))?,
-            refractory_steps: duration_steps(t, "refractory", 1e-3, dt)?,
-            v_spike,
-            v_clip_min,
-            v_clip_max,
-            e_exc: t.quantity("e_exc", Dim::Voltage, Some(0.0))?,
-            tau_exc: time_constant(t, "tau_exc", 5e-3)?,
-            e_inh: t.quantity("e_inh", Dim::Voltage, Some(-80e-3))?,
-            tau_inh: time_constant(t, "tau_inh", 10e-3)?,
-            v_init: VInit::read(t, "random")?,
-            dt,
-        })
+        whole_steps(t, "refractory", self.refractory, self.dt)
     }
 
     /// The per-step constants for the time step the parameters were read for.

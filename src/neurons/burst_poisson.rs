@@ -1,4 +1,4 @@
-//! BurstPoisson neuron: the simplified bursting unit of the Payeur et al. XOR network ([P21] Fig 4).
+//! BurstPoisson neuron: the simplified bursting unit of the Payeur et al. XOR network ([P21 Fig 4]).
 //!
 //! A leaky integrate-and-fire soma with the moving threshold and somatic adaptation of the
 //! pyramidal model, a passive dendrite, and a burst decided at each threshold spike with
@@ -49,10 +49,10 @@
 //!
 //! References: [SBP src/BurstPoissonGroup.cpp], [P21 Fig 4, Methods], spec/neurons.md §4.
 
-use super::columns::{duration_steps, sigmoid, update_with_avx2};
+use super::columns::{sigmoid, update_with_avx2, whole_steps};
 use super::pyramidal::{synaptic_currents, TwoCompartmentConsts, TwoCompartmentParams};
 use super::{Compartment, ModelKind, NeuronChunk, NeuronModel, Receptor};
-use crate::config::units::ParamTable;
+use crate::config::units::{Dim, ParamTable};
 use crate::engine::rng::Rng;
 use crate::error::Result;
 use crate::Real;
@@ -86,13 +86,16 @@ impl BurstPoisson {
     /// Reads and validates the parameters and precomputes the constants for `dt` (s).
     pub fn read(t: &ParamTable, dt: f64) -> Result<Self> {
         let base = TwoCompartmentParams::read(t, -57e-3, 2e-3, "somatic")?;
-        let refractory_steps = duration_steps(t, "refractory", 20e-3, dt)?;
-        let burst_min_steps = duration_steps(t, "burst_delay_min", 5e-3, dt)?;
+        let time = |key: &str, default: f64| t.quantity(key, Dim::Time, Some(default));
+        let refractory_steps = whole_steps(t, "refractory", time("refractory", 20e-3)?, dt)?;
+        let burst_min_steps =
+            whole_steps(t, "burst_delay_min", time("burst_delay_min", 5e-3)?, dt)?;
         // A counter of 1 would fire the second spike on the step of the first.
         if burst_min_steps < 2 {
             return Err(t.error("burst_delay_min", "must be at least two time steps"));
         }
-        let burst_range_steps = duration_steps(t, "burst_delay_range", 10e-3, dt)?;
+        let burst_range = time("burst_delay_range", 10e-3)?;
+        let burst_range_steps = whole_steps(t, "burst_delay_range", burst_range, dt)?;
         Ok(BurstPoisson {
             consts: base.consts(dt),
             base,

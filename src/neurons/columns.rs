@@ -130,25 +130,23 @@ impl VInit {
     }
 }
 
-/// Reads a time constant (s) that must be > 0.
-pub fn time_constant(t: &ParamTable, key: &str, default: f64) -> Result<f64> {
-    let tau = t.quantity(key, Dim::Time, Some(default))?;
-    require_non_negative(t, key, tau, true)?;
-    Ok(tau)
+/// Checks that `value` (SI) is > 0, naming `key` otherwise.
+pub fn positive(t: &ParamTable, key: &str, value: f64) -> Result<()> {
+    require_non_negative(t, key, value, true)
 }
 
-/// Reads a duration (s) that must be ≥ 0 and a whole number of time steps; returns the steps.
-pub fn duration_steps(t: &ParamTable, key: &str, default: f64, dt: f64) -> Result<u32> {
-    let d = t.quantity(key, Dim::Time, Some(default))?;
-    require_non_negative(t, key, d, false)?;
-    let steps = d / dt;
+/// Checks that the duration `value` (s) is ≥ 0 and a whole number of time steps `dt`, naming
+/// `key` otherwise; returns the number of steps.
+pub fn whole_steps(t: &ParamTable, key: &str, value: f64, dt: f64) -> Result<u32> {
+    require_non_negative(t, key, value, false)?;
+    let steps = value / dt;
     let whole = steps.round();
     if (steps - whole).abs() > 1e-6 * whole.max(1.0) || whole > u32::MAX as f64 {
         return Err(t.error(
             key,
             format!(
                 "{} ms is not a whole number of time steps (dt = {} ms)",
-                d * 1e3,
+                value * 1e3,
                 dt * 1e3
             ),
         ));

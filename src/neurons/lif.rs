@@ -30,9 +30,9 @@
 //! References: Vogels & Abbott, J. Neurosci. 25:10786 (2005); Brette et al., J. Comput.
 //! Neurosci. 23:349 (2007); [AUR src/auryn/TIFGroup.cpp, examples/sim_coba_benchmark.cpp].
 
-use super::columns::{duration_steps, time_constant, update_with_avx2, VInit};
+use super::columns::{positive, update_with_avx2, whole_steps, VInit};
 use super::{Compartment, ModelKind, NeuronChunk, NeuronModel, Receptor};
-use crate::config::units::{require_non_negative, Dim, ParamTable};
+use crate::config::units::{Dim, ParamTable};
 use crate::engine::rng::Rng;
 use crate::error::Result;
 use crate::Real;
@@ -57,8 +57,8 @@ pub struct Lif {
     pub v_th: f64,
     /// Reset potential, V.
     pub v_reset: f64,
-    /// Absolute refractory period, steps.
-    pub refractory_steps: u32,
+    /// Absolute refractory period, s.
+    pub refractory: f64,
     /// Reversal potentials (V) and decay time constants (s) of the synapses.
     pub e_exc: f64,
     pub tau_exc: f64,
@@ -66,7 +66,8 @@ pub struct Lif {
     pub tau_inh: f64,
     /// Initial membrane potential.
     pub v_init: VInit,
-    /// Time step, s.
+    /// Derived: the refractory period in steps, and the time step (s).
+    refractory_steps: u32,
     dt: f64,
 }
 
@@ -75,30 +76,43 @@ fn read(t: &ParamTable, dt: f64) -> Result<Box<dyn NeuronModel>> {
 }
 
 impl Lif {
-    /// Reads and validates the parameters for time step `dt` (s).
+    /// Reads the parameters for time step `dt` (s) and validates them.
     pub fn read(t: &ParamTable, dt: f64) -> Result<Self> {
-        let g_l = t.quantity("g_l", Dim::Conductance, Some(10e-9))?;
-        require_non_negative(t, "g_l", g_l, true)?;
-        let v_th = t.quantity("v_th", Dim::Voltage, Some(-50e-3))?;
-        let v_reset = t.quantity("v_reset", Dim::Voltage, Some(-60e-3))?;
+        let time = |key: &str, default: f64| t.quantity(key, Dim::Time, Some(default));
+        let volt = |key: &str, default: f64| t.quantity(key, Dim::Voltage, Some(default));
+        let p = Lif {
+            g_l: t.quantity("g_l", Dim::Conductance, Some(10e-9))?,
+            tau_m: time("tau_m", 20e-3)?,
+            e_l: volt("e_l", -60e-3)?,
+            v_th: volt("v_th", -50e-3)?,
+            v_reset: volt("v_reset", -60e-3)?,
+            refractory: time("refractory", 5e-3)?,
+            e_exc: volt("e_exc", 0.0)?,
+            tau_exc: time("tau_exc", 5e-3)?,
+            e_inh: volt("e_inh", -80e-3)?,
+            tau_inh: time("tau_inh", 10e-3)?,
+            v_init: VInit::read(t, "rest")?,
+            refractory_steps: 0,
+            dt,
+        };
+        let refractory_steps = p.validate(t)?;
+        Ok(Lif {
+            refractory_steps,
+            ..p
+        })
+    }
+
+    /// Checks every rule, one message per rule naming the key; returns the refractory steps.
+    pub fn validate(&self, t: &ParamTable) -> Result<u32> {
+        positive(t, "g_l", self.g_l)?;
+        positive(t, "tau_m", self.tau_m)?;
+        positive(t, "tau_exc", self.tau_exc)?;
+        positive(t, "tau_inh", self.tau_inh)?;
         // A reset at or above threshold would make the held neuron spike at every step.
-        if v_reset >= v_th {
+        if self.v_reset >= self.v_th {
             return Err(t.error("v_reset", "must be below v_th"));
         }
-        Ok(Lif {
-            g_l,
-            tau_m: time_constant(t, "tau_m", 20e-3)?,
-            e_l: t.quantity("e_l", Dim::Voltage, Some(-60e-3))?,
-            v_th,
-            v_reset,
-            refractory_steps: duration_steps(t, "refractory", 5e-3, dt)?,
-            e_exc: t.quantity("e_exc", Dim::Voltage, Some(0.0))?,
-            tau_exc: time_constant(t, "tau_exc", 5e-3)?,
-            e_inh: t.quantity("e_inh", Dim::Voltage, Some(-80e-3))?,
-            tau_inh: time_constant(t, "tau_inh", 10e-3)?,
-            v_init: VInit::read(t, "rest")?,
-            dt,
-        })
+        whole_steps(t, "refractory", self.refractory, self.dt)
     }
 
     /// A chunk of `len` neurons: V from `v_init`, g = 0, not refractory.

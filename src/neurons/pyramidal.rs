@@ -1,5 +1,5 @@
 //! Two-compartment bursting pyramidal neuron (Auryn `NaudGroup`), the default model of
-//! [P21] Figs 2E–G, 3, S5, S10, S11, and its Naud & Sprekeler (2018) variant.
+//! [P21 Figs 2E–G, 3, S5, S10, S11], and its Naud & Sprekeler (2018) variant.
 //!
 //! Equations (spec/neurons.md §2.1) [AUR NaudGroup.cpp; NS18]:
 //!
@@ -58,9 +58,9 @@
 //! `w_dend` (V), `g_exc_soma`, `g_inh_soma`, `g_exc_dend`, `g_inh_dend`, `g_nmda` (units of g_L).
 //!
 //! References: [AUR NaudGroup.cpp, LinearComboSynapse.cpp, ExpCobaSynapse.cpp], [P21 Methods],
-//! [NS18], spec/neurons.md §2–3, spec/synapses.md §1.
+//! [NS18 via re-implementations], spec/neurons.md §2–3, spec/synapses.md §1.
 
-use super::columns::{duration_steps, sigmoid, time_constant, update_with_avx2, VInit};
+use super::columns::{positive, sigmoid, update_with_avx2, whole_steps, VInit};
 use super::{Compartment, ModelKind, NeuronChunk, NeuronModel, Receptor};
 use crate::config::units::{require_non_negative, Dim, ParamTable};
 use crate::engine::rng::Rng;
@@ -127,21 +127,14 @@ pub struct TwoCompartmentParams {
 }
 
 impl TwoCompartmentParams {
-    /// Reads the shared keys; `e_d`, `threshold_jump` and the driving force have model-specific defaults.
+    /// Reads and validates the shared keys; `e_d`, `threshold_jump` and the driving force have
+    /// model-specific defaults.
     pub fn read(
         t: &ParamTable,
         e_d: f64,
         threshold_jump: f64,
         driving_force: &str,
     ) -> Result<Self> {
-        let c_s = t.quantity("c_s", Dim::Capacitance, Some(370e-12))?;
-        require_non_negative(t, "c_s", c_s, true)?;
-        let c_d = t.quantity("c_d", Dim::Capacitance, Some(170e-12))?;
-        require_non_negative(t, "c_d", c_d, true)?;
-        let d_d = t.quantity("d_d", Dim::Voltage, Some(6e-3))?;
-        require_non_negative(t, "d_d", d_d, true)?;
-        let threshold_jump = t.quantity("threshold_jump", Dim::Voltage, Some(threshold_jump))?;
-        require_non_negative(t, "threshold_jump", threshold_jump, false)?;
         let w_dend_init = t.quantity("w_dend_init", Dim::Voltage, Some(1e-4))?;
         let mix = t.choice(
             "excitatory_synapse_mix",
@@ -153,32 +146,51 @@ impl TwoCompartmentParams {
             &["somatic", "dendritic"],
             Some(driving_force),
         )?;
-        Ok(TwoCompartmentParams {
+        let time = |key: &str, default: f64| t.quantity(key, Dim::Time, Some(default));
+        let p = TwoCompartmentParams {
             e_l: t.quantity("e_l", Dim::Voltage, Some(-70e-3))?,
             e_reset: t.quantity("e_reset", Dim::Voltage, Some(-70e-3))?,
-            tau_s: time_constant(t, "tau_s", 16e-3)?,
-            c_s,
-            tau_d: time_constant(t, "tau_d", 7e-3)?,
-            c_d,
+            tau_s: time("tau_s", 16e-3)?,
+            c_s: t.quantity("c_s", Dim::Capacitance, Some(370e-12))?,
+            tau_d: time("tau_d", 7e-3)?,
+            c_d: t.quantity("c_d", Dim::Capacitance, Some(170e-12))?,
             e_d: t.quantity("e_d", Dim::Voltage, Some(e_d))?,
-            d_d,
+            d_d: t.quantity("d_d", Dim::Voltage, Some(6e-3))?,
             b_ws: t.quantity("b_ws", Dim::Current, Some(-200e-12))?,
-            tau_ws: time_constant(t, "tau_ws", 100e-3)?,
+            tau_ws: time("tau_ws", 100e-3)?,
             a_wd: t.quantity("a_wd", Dim::Conductance, Some(-13e-9))?,
-            tau_wd: time_constant(t, "tau_wd", 30e-3)?,
+            tau_wd: time("tau_wd", 30e-3)?,
             theta_0: t.quantity("theta_0", Dim::Voltage, Some(-50e-3))?,
-            tau_theta: time_constant(t, "tau_theta", 27e-3)?,
-            threshold_jump,
+            tau_theta: time("tau_theta", 27e-3)?,
+            threshold_jump: t.quantity("threshold_jump", Dim::Voltage, Some(threshold_jump))?,
             e_exc: t.quantity("e_exc", Dim::Voltage, Some(0.0))?,
-            tau_exc: time_constant(t, "tau_exc", 5e-3)?,
+            tau_exc: time("tau_exc", 5e-3)?,
             e_inh: t.quantity("e_inh", Dim::Voltage, Some(-80e-3))?,
-            tau_inh: time_constant(t, "tau_inh", 10e-3)?,
-            tau_nmda: time_constant(t, "tau_nmda", 100e-3)?,
+            tau_inh: time("tau_inh", 10e-3)?,
+            tau_nmda: time("tau_nmda", 100e-3)?,
             dendritic_driving_force: drive == "dendritic",
             nmda_mix: mix == "ampa_nmda_5050",
             v_init: VInit::read(t, "rest")?,
             w_dend_init,
-        })
+        };
+        p.validate(t)?;
+        Ok(p)
+    }
+
+    /// Checks every rule on the shared parameters, one message per rule, naming the key.
+    pub fn validate(&self, t: &ParamTable) -> Result<()> {
+        positive(t, "tau_s", self.tau_s)?;
+        positive(t, "c_s", self.c_s)?;
+        positive(t, "tau_d", self.tau_d)?;
+        positive(t, "c_d", self.c_d)?;
+        positive(t, "d_d", self.d_d)?;
+        positive(t, "tau_ws", self.tau_ws)?;
+        positive(t, "tau_wd", self.tau_wd)?;
+        positive(t, "tau_theta", self.tau_theta)?;
+        positive(t, "tau_exc", self.tau_exc)?;
+        positive(t, "tau_inh", self.tau_inh)?;
+        positive(t, "tau_nmda", self.tau_nmda)?;
+        require_non_negative(t, "threshold_jump", self.threshold_jump, false)
     }
 
     /// The per-step constants for time step `dt` (s).
@@ -313,11 +325,15 @@ pub struct Pyramidal {
     pub g_d: f64,
     /// bAP box current c_d, A.
     pub bap_amplitude: f64,
-    /// bAP box length and delay after the spike, steps.
-    pub bap_steps: u32,
-    pub bap_delay_steps: u32,
-    /// Absolute refractory period, steps.
-    pub refractory_steps: u32,
+    /// bAP box length and delay after the spike, s.
+    pub bap_duration: f64,
+    pub bap_delay: f64,
+    /// Absolute refractory period, s.
+    pub refractory: f64,
+    /// Derived for the time step: the same durations in steps, and the per-step constants.
+    bap_steps: u32,
+    bap_delay_steps: u32,
+    refractory_steps: u32,
     consts: TwoCompartmentConsts,
     mul_alpha: Real,
     mul_beta: Real,
@@ -341,9 +357,13 @@ impl Pyramidal {
         let g_s = t.quantity("g_s", Dim::Current, Some(1300e-12))?;
         let g_d = t.quantity("g_d", Dim::Current, Some(1200e-12))?;
         let bap_amplitude = t.quantity("bap_amplitude", Dim::Current, Some(2600e-12))?;
-        let bap_steps = duration_steps(t, "bap_duration", 2e-3, dt)?;
-        let bap_delay_steps = duration_steps(t, "bap_delay", delay, dt)?;
-        let refractory_steps = duration_steps(t, "refractory", refractory, dt)?;
+        let bap_duration = t.quantity("bap_duration", Dim::Time, Some(2e-3))?;
+        let bap_delay = t.quantity("bap_delay", Dim::Time, Some(delay))?;
+        let refractory = t.quantity("refractory", Dim::Time, Some(refractory))?;
+        // Each duration is validated and converted to whole steps in one go.
+        let bap_steps = whole_steps(t, "bap_duration", bap_duration, dt)?;
+        let bap_delay_steps = whole_steps(t, "bap_delay", bap_delay, dt)?;
+        let refractory_steps = whole_steps(t, "refractory", refractory, dt)?;
         let consts = base.consts(dt);
         Ok(Pyramidal {
             mul_alpha: (dt * g_s / base.c_s) as Real,
@@ -353,6 +373,9 @@ impl Pyramidal {
             g_s,
             g_d,
             bap_amplitude,
+            bap_duration,
+            bap_delay,
+            refractory,
             bap_steps,
             bap_delay_steps,
             refractory_steps,
