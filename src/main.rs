@@ -5,6 +5,13 @@ use clap::Parser;
 mod cli;
 
 fn main() {
+    // Die quietly when the reader of stdout goes away (`burstccn ... | head`), as C tools do,
+    // instead of panicking on a failed print.
+    #[cfg(unix)]
+    // SAFETY: resetting a signal disposition to its default before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args = cli::Cli::parse();
     if let Err(err) = cli::dispatch(args) {
         eprintln!("error: {err}");

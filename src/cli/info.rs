@@ -37,11 +37,7 @@ pub fn info(args: &InfoArgs) -> anyhow::Result<()> {
     for proj in &net.projections {
         let s = &proj.spec;
         let syn = proj.synapses();
-        let table_bytes: usize = proj
-            .tables
-            .iter()
-            .map(|t| t.cols.len() * 2 + t.row_ptr.len() * 4)
-            .sum();
+        let table_bytes: usize = proj.tables.iter().map(|t| t.bytes()).sum();
         bytes += table_bytes;
         println!(
             "  {:<24} {:>10} synapses  {} → {} {} {:?}, w = {}, delay {} steps{}",
@@ -55,6 +51,19 @@ pub fn info(args: &InfoArgs) -> anyhow::Result<()> {
             s.delay,
             if s.stp.is_some() { ", STP" } else { "" }
         );
+    }
+    if !exp.network.drives.is_empty() {
+        println!("private Poisson drives (one source per neuron):");
+        for d in &exp.network.drives {
+            println!(
+                "  {:<24} {} {:?}, {} Hz, w = {}",
+                net.populations[d.population].name,
+                d.compartment.name(),
+                d.receptor,
+                d.rate,
+                d.weight
+            );
+        }
     }
     println!("synapses: {}", net.synapses());
     println!(

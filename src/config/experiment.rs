@@ -17,6 +17,7 @@ use crate::analysis::readouts::{RateColumn, Readout, Signal};
 use crate::engine::{NetworkSpec, PopulationSpec};
 use crate::error::{Error, Result};
 use crate::inputs::current::{Injector, Waveform};
+use crate::inputs::poisson_drive::PoissonDrive;
 use crate::neurons::{model_kind, Compartment, Receptor, MODELS};
 use crate::synapses::connectivity::Rule;
 use crate::synapses::projection::{ProjectionSpec, Transmission};
@@ -109,6 +110,7 @@ pub fn parse(file: &str, dir: Option<&Path>, text: &str, sets: &[String]) -> Res
         dt,
         pops: Vec::new(),
         projections: Vec::new(),
+        drives: Vec::new(),
     };
     let pops = table_of(&top, "populations")?;
     if pops.is_empty() {
@@ -176,6 +178,7 @@ pub fn parse(file: &str, dir: Option<&Path>, text: &str, sets: &[String]) -> Res
         populations: b.pops,
         projections: b.projections,
         injectors,
+        drives: b.drives,
     };
     Ok(Experiment {
         file: file.to_string(),
@@ -214,6 +217,7 @@ struct Builder<'a> {
     dt: f64,
     pops: Vec<PopulationSpec>,
     projections: Vec<(ProjectionSpec, Option<StpParams>)>,
+    drives: Vec<PoissonDrive>,
 }
 
 impl Builder<'_> {
@@ -312,71 +316,45 @@ impl Builder<'_> {
     }
 
     /// Private Poisson background: per compartment, one excitatory and one inhibitory source per
-    /// neuron through one-to-one connections (spec/synapses.md §6).
+    /// neuron (spec/synapses.md §6), generated in place ([`PoissonDrive`]).
     fn background(&mut self, name: &str, p: usize, value: &toml::Value) -> Result<()> {
         let key = format!("populations.{name}.background");
         let t = sub_table(self.file, &key, value)?;
-        let size = self.pops[p].size;
         for comp in [Compartment::Soma, Compartment::Dendrite] {
             let Some(v) = t.get(comp.name()) else {
                 continue;
             };
             let ct = sub_table(self.file, &t.key(comp.name()), v)?;
             if !self.pops[p].model.compartments().contains(&comp) {
+                let model = &self.pops[p].model_name;
                 return Err(t.error(
                     comp.name(),
-                    format!(
-                        "model \"{}\" has no {}",
-                        self.pops[p].model_name,
-                        comp.name()
-                    ),
+                    format!("model \"{model}\" has no {}", comp.name()),
                 ));
             }
             let rate = ct.quantity("rate", Dim::Frequency, None)?;
             require_non_negative(&ct, "rate", rate, false)?;
+            if rate * self.dt > 1.0 {
+                return Err(ct.error(
+                    "rate",
+                    format!("{rate} Hz exceeds one spike per step (1/dt)"),
+                ));
+            }
             for (rkey, receptor) in [
                 ("excitatory", Receptor::Excitatory),
                 ("inhibitory", Receptor::Inhibitory),
             ] {
-                let w = ct.number(rkey, Some(0.0))?;
-                require_non_negative(&ct, rkey, w, false)?;
-                if w == 0.0 {
-                    continue;
-                }
-                let src = format!("{name}_bg_{}_{}", comp.name(), &rkey[..3]);
-                let table: toml::Table = [(
-                    "rate".to_string(),
-                    toml::Value::String(format!("{rate} Hz")),
-                )]
-                .into_iter()
-                .collect();
-                let model = (crate::neurons::poisson::KIND.read)(
-                    &ParamTable::new(self.file, ct.key("rate"), &table),
-                    self.dt,
-                )?;
-                self.pops.push(PopulationSpec {
-                    name: src.clone(),
-                    size,
-                    model_name: "poisson".into(),
-                    model: model.into(),
-                });
-                let delay = self.steps(&ct, "rate", DEFAULT_DELAY)?;
-                self.projections.push((
-                    ProjectionSpec {
-                        name: src,
-                        pre: self.pops.len() - 1,
-                        post: p,
+                let weight = ct.number(rkey, Some(0.0))?;
+                require_non_negative(&ct, rkey, weight, false)?;
+                if weight > 0.0 {
+                    self.drives.push(PoissonDrive {
+                        population: p,
                         compartment: comp,
                         receptor,
-                        rule: Rule::OneToOne,
-                        weight: w,
-                        delay,
-                        stp: None,
-                        transmission: Transmission::All,
-                        detector_lag: 0,
-                    },
-                    None,
-                ));
+                        rate,
+                        weight,
+                    });
+                }
             }
             ct.finish()?;
         }

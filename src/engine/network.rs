@@ -3,7 +3,9 @@
 use super::rng::{name_id, stream, Purpose, Rng};
 use super::spike_ring::SpikeRing;
 use crate::inputs::current::Injector;
+use crate::inputs::poisson_drive::{DriveState, PoissonDrive};
 use crate::neurons::{Compartment, NeuronChunk, NeuronModel, CHUNK};
+use crate::synapses::connectivity::Rule;
 use crate::synapses::detector::BurstDetector;
 use crate::synapses::projection::{Projection, ProjectionSpec, Transmission};
 use crate::synapses::stp::{StpParams, StpState};
@@ -32,6 +34,8 @@ pub struct NetworkSpec {
     /// Projections with their short-term plasticity (if any).
     pub projections: Vec<(ProjectionSpec, Option<StpParams>)>,
     pub injectors: Vec<Injector>,
+    /// Private Poisson backgrounds.
+    pub drives: Vec<PoissonDrive>,
 }
 
 /// A population: name, size, model, and the range of its chunks in [`Network::chunks`].
@@ -52,6 +56,8 @@ pub struct Chunk {
     pub neurons: Box<dyn NeuronChunk>,
     pub rng: Rng,
     pub spikes: Vec<u32>,
+    /// Private Poisson drives of these neurons, each with its own stream.
+    pub drives: Vec<DriveState>,
 }
 
 /// Events and bursts of the current step according to one online detector.
@@ -130,12 +136,24 @@ impl Network {
             for c in 0..ps.size.div_ceil(CHUNK) {
                 let len = CHUNK.min(ps.size - c * CHUNK);
                 let mut init = stream(spec.seed, Purpose::Init, &[id, c as u64]);
+                let drives = spec
+                    .drives
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| d.population == p)
+                    .map(|(k, d)| {
+                        let rng =
+                            stream(spec.seed, Purpose::Dynamics, &[id, c as u64, 1 + k as u64]);
+                        DriveState::new(d, dt, rng)
+                    })
+                    .collect();
                 chunks.push(Chunk {
                     population: p,
                     index: c,
                     neurons: ps.model.build_chunk(len, &mut init),
                     rng: stream(spec.seed, Purpose::Dynamics, &[id, c as u64]),
                     spikes: Vec::with_capacity(len),
+                    drives,
                 });
             }
             populations.push(Population {
@@ -320,6 +338,15 @@ impl Network {
                         (list.as_slice(), None)
                     }
                 };
+                // One-to-one projections only reach this chunk from its own id range.
+                let (spikes, eff) = if spec.rule == Rule::OneToOne {
+                    let base = (c.index * CHUNK) as u32;
+                    let lo = spikes.partition_point(|&s| s < base);
+                    let hi = spikes.partition_point(|&s| s < base + CHUNK as u32);
+                    (&spikes[lo..hi], eff.map(|e| &e[lo..hi]))
+                } else {
+                    (spikes, eff)
+                };
                 if spikes.is_empty() {
                     continue;
                 }
@@ -328,6 +355,13 @@ impl Network {
                     .conductance_mut(spec.compartment, spec.receptor)
                     .expect("targets were validated when the network was specified");
                 proj.deliver(c.index, spikes, eff, g);
+            }
+            for d in &mut c.drives {
+                let g = c
+                    .neurons
+                    .conductance_mut(d.compartment, d.receptor)
+                    .expect("drives were validated when the network was specified");
+                d.deliver(g);
             }
         };
         if self.parallel {

@@ -1,3 +1,4 @@
-//! Current and stimulus inputs.
+//! Inputs: current injectors and private Poisson drives.
 
 pub mod current;
+pub mod poisson_drive;

@@ -4,7 +4,7 @@
 //! neuron spikes in a step with probability p = r·dt. The chunk is treated as one sequence of
 //! len × steps Bernoulli(p) trials and the gap to the next spike is drawn from the geometric
 //! distribution, as Auryn's `PoissonGroup` does, so the cost is proportional to the number of
-//! spikes, not to neurons × steps.
+//! spikes, not to neurons × steps ([`GeometricGaps`]).
 //!
 //! | parameter | unit | default | meaning |
 //! |---|---|---|---|
@@ -14,8 +14,8 @@ use super::{Compartment, ModelKind, NeuronChunk, NeuronModel, Receptor};
 use crate::config::units::{require_non_negative, Dim, ParamTable};
 use crate::engine::rng::Rng;
 use crate::error::Result;
+use crate::inputs::poisson_drive::GeometricGaps;
 use crate::Real;
-use rand::Rng as _;
 
 /// Registry entry.
 pub const KIND: ModelKind = ModelKind {
@@ -52,8 +52,7 @@ impl NeuronModel for Poisson {
     fn build_chunk(&self, len: usize, _init_rng: &mut Rng) -> Box<dyn NeuronChunk> {
         Box::new(PoissonChunk {
             len,
-            ln_q: (1.0 - self.p).ln(),
-            p: self.p,
+            gaps: GeometricGaps::new(self.p),
             next: None,
         })
     }
@@ -71,28 +70,9 @@ impl NeuronModel for Poisson {
 /// A chunk of Poisson sources: only the position of the next spike in the trial sequence.
 pub struct PoissonChunk {
     len: usize,
-    p: f64,
-    /// ln(1 − p), for geometric gaps.
-    ln_q: f64,
+    gaps: GeometricGaps,
     /// Index of the next spiking neuron in the current step's trials; `None` before the first draw.
     next: Option<usize>,
-}
-
-impl PoissonChunk {
-    /// Number of failures before the next success of Bernoulli(p) trials.
-    fn gap(&self, rng: &mut Rng) -> usize {
-        if self.p >= 1.0 {
-            return 0;
-        }
-        // 1 − U lies in (0, 1], so the logarithm is finite.
-        let u: f64 = 1.0 - rng.random::<f64>();
-        let g = (u.ln() / self.ln_q).floor();
-        if g >= usize::MAX as f64 / 2.0 {
-            usize::MAX / 2
-        } else {
-            g as usize
-        }
-    }
 }
 
 impl NeuronChunk for PoissonChunk {
@@ -101,18 +81,8 @@ impl NeuronChunk for PoissonChunk {
     }
 
     fn update(&mut self, rng: &mut Rng, spikes: &mut Vec<u32>) {
-        if self.p <= 0.0 || self.len == 0 {
-            return;
-        }
-        let mut next = match self.next {
-            Some(n) => n,
-            None => self.gap(rng),
-        };
-        while next < self.len {
-            spikes.push(next as u32);
-            next += 1 + self.gap(rng);
-        }
-        self.next = Some(next - self.len);
+        self.gaps
+            .step(self.len, &mut self.next, rng, |i| spikes.push(i as u32));
     }
 
     fn conductance_mut(&mut self, _: Compartment, _: Receptor) -> Option<&mut [Real]> {

@@ -23,15 +23,36 @@ pub enum Rule {
 }
 
 /// The synapses of one projection onto one target chunk, in CSR form.
+///
+/// Invariant, established by [`draw_chunk`] and relied on by delivery: every column is below
+/// `targets`, the number of neurons in the chunk.
 #[derive(Clone, Debug, Default)]
 pub struct ChunkCsr {
     /// `row_ptr[i]..row_ptr[i + 1]` are the synapses of presynaptic neuron i.
-    pub row_ptr: Vec<u32>,
+    row_ptr: Vec<u32>,
     /// Chunk-local target index of each synapse (< [`CHUNK`], so 16 bits suffice).
-    pub cols: Vec<u16>,
+    cols: Vec<u16>,
+    /// Neurons in the target chunk.
+    targets: usize,
 }
 
 impl ChunkCsr {
+    /// Number of neurons in the target chunk; every column is below it.
+    pub fn targets(&self) -> usize {
+        self.targets
+    }
+
+    /// Target columns of presynaptic neuron `pre`.
+    #[inline]
+    pub fn targets_of(&self, pre: usize) -> &[u16] {
+        &self.cols[self.row(pre)]
+    }
+
+    /// Bytes of the table.
+    pub fn bytes(&self) -> usize {
+        self.cols.len() * 2 + self.row_ptr.len() * 4
+    }
+
     /// Number of synapses.
     pub fn len(&self) -> usize {
         self.cols.len()
@@ -48,7 +69,7 @@ impl ChunkCsr {
         self.row_ptr[pre] as usize..self.row_ptr[pre + 1] as usize
     }
 
-    fn from_pairs(n_pre: usize, mut pairs: Vec<(u32, u16)>) -> Self {
+    fn from_pairs(n_pre: usize, targets: usize, mut pairs: Vec<(u32, u16)>) -> Self {
         pairs.sort_unstable();
         let mut row_ptr = vec![0u32; n_pre + 1];
         for &(pre, _) in &pairs {
@@ -60,6 +81,7 @@ impl ChunkCsr {
         ChunkCsr {
             row_ptr,
             cols: pairs.into_iter().map(|p| p.1).collect(),
+            targets,
         }
     }
 }
@@ -112,7 +134,11 @@ pub fn draw_chunk(
             } else {
                 row_ptr.resize(n_pre + 1, 0);
             }
-            ChunkCsr { row_ptr, cols }
+            ChunkCsr {
+                row_ptr,
+                cols,
+                targets: len,
+            }
         }
         Rule::FixedIndegree { k } => {
             let mut pairs = Vec::with_capacity(len * k);
@@ -139,7 +165,7 @@ pub fn draw_chunk(
                     pairs.push((pre as u32, j as u16));
                 }
             }
-            ChunkCsr::from_pairs(n_pre, pairs)
+            ChunkCsr::from_pairs(n_pre, len, pairs)
         }
         Rule::AllToAll => draw_chunk(
             Rule::Pairwise { p: 1.0 },
@@ -151,7 +177,7 @@ pub fn draw_chunk(
         ),
         Rule::OneToOne => {
             let pairs = (0..len).map(|j| ((first + j) as u32, j as u16)).collect();
-            ChunkCsr::from_pairs(n_pre, pairs)
+            ChunkCsr::from_pairs(n_pre, len, pairs)
         }
     }
 }
@@ -168,7 +194,7 @@ mod tests {
         let expected = 2000.0 * CHUNK as f64 * 0.05;
         assert!((csr.len() as f64 - expected).abs() < 5.0 * expected.sqrt());
         for pre in 0..2000 {
-            let row = &csr.cols[csr.row(pre)];
+            let row = csr.targets_of(pre);
             assert!(row.windows(2).all(|w| w[0] < w[1]));
             assert!(row.iter().all(|&j| CHUNK + j as usize != pre));
         }
@@ -180,7 +206,7 @@ mod tests {
         let csr = draw_chunk(Rule::FixedIndegree { k: 30 }, 100, 0, 100, true, &mut rng);
         let mut indeg = vec![0; 100];
         for pre in 0..100 {
-            for &j in &csr.cols[csr.row(pre)] {
+            for &j in csr.targets_of(pre) {
                 assert_ne!(pre, j as usize);
                 indeg[j as usize] += 1;
             }
@@ -200,7 +226,7 @@ mod tests {
             70
         );
         let one = draw_chunk(Rule::OneToOne, 2 * CHUNK, 1, CHUNK, false, &mut rng);
-        assert_eq!(&one.cols[one.row(CHUNK + 5)], &[5]);
+        assert_eq!(one.targets_of(CHUNK + 5), &[5]);
         assert_eq!(one.row(3).len(), 0);
     }
 }

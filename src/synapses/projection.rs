@@ -96,20 +96,30 @@ impl Projection {
         g: &mut [Real],
     ) {
         let table = &self.tables[chunk];
+        assert_eq!(
+            g.len(),
+            table.targets(),
+            "conductance column of the wrong chunk"
+        );
         let w = self.spec.weight as Real;
+        // SAFETY (all `get_unchecked_mut` below): every column of a table is below
+        // `table.targets()` (the ChunkCsr invariant), which equals `g.len()` (asserted above).
+        // The check is hoisted out of the innermost loop, the hottest of the simulator.
+        let add =
+            |g: &mut [Real], j: u16, x: Real| unsafe { *g.get_unchecked_mut(j as usize) += x };
         match (&self.weights, efficacies) {
             (None, None) => {
                 for &s in spikes {
-                    for &j in &table.cols[table.row(s as usize)] {
-                        g[j as usize] += w;
+                    for &j in table.targets_of(s as usize) {
+                        add(g, j, w);
                     }
                 }
             }
             (None, Some(eff)) => {
                 for (&s, &e) in spikes.iter().zip(eff) {
                     let we = w * e;
-                    for &j in &table.cols[table.row(s as usize)] {
-                        g[j as usize] += we;
+                    for &j in table.targets_of(s as usize) {
+                        add(g, j, we);
                     }
                 }
             }
@@ -118,8 +128,8 @@ impl Projection {
                 for (k, &s) in spikes.iter().enumerate() {
                     let e = eff.map_or(1.0, |e| e[k]);
                     let row = table.row(s as usize);
-                    for (&j, &wj) in table.cols[row.clone()].iter().zip(&weights[row]) {
-                        g[j as usize] += wj * e;
+                    for (&j, &wj) in table.targets_of(s as usize).iter().zip(&weights[row]) {
+                        add(g, j, wj * e);
                     }
                 }
             }
