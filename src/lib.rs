@@ -19,6 +19,7 @@ pub mod engine;
 pub mod error;
 pub mod inputs;
 pub mod neurons;
+pub mod plasticity;
 pub mod recording;
 pub mod synapses;
 

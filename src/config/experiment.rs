@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::inputs::current::{Injector, Waveform};
 use crate::inputs::poisson_drive::PoissonDrive;
 use crate::neurons::{model_kind, Compartment, Receptor, MODELS};
+use crate::plasticity::{Baseline, BurstRule};
 use crate::synapses::connectivity::Rule;
 use crate::synapses::projection::{ProjectionSpec, Transmission};
 use crate::synapses::stp::StpParams;
@@ -466,6 +467,18 @@ impl Builder<'_> {
         };
         let detector_lag = t.count("detector_lag_steps", Some(8))? as usize;
         let stp = self.stp(&t)?;
+        let plasticity = match t.get("plasticity") {
+            None => None,
+            Some(v) => {
+                if transmission != Transmission::EventsOnly {
+                    return Err(t.error(
+                        "transmission",
+                        "a plastic projection transmits presynaptic events only: set transmission = \"events_only\"",
+                    ));
+                }
+                Some(burst_rule(&sub_table(self.file, &t.key("plasticity"), v)?)?)
+            }
+        };
         if stp.is_some() && transmission.filtered() {
             return Err(t.error(
                 "stp",
@@ -486,6 +499,7 @@ impl Builder<'_> {
                 stp: None,
                 transmission,
                 detector_lag,
+                plasticity,
             },
             stp,
         ));
@@ -906,6 +920,53 @@ impl Builder<'_> {
             traces,
         })
     }
+}
+
+/// Reads the burst-dependent rule of a plastic projection (spec/plasticity.md §3–5).
+fn burst_rule(t: &ParamTable) -> Result<BurstRule> {
+    let eta = t.number("eta", None)?;
+    require_non_negative(t, "eta", eta, false)?;
+    let tau_pre = t.quantity("tau_pre", Dim::Time, Some(0.1))?;
+    require_non_negative(t, "tau_pre", tau_pre, true)?;
+    let tau_avg = t.quantity("tau_avg", Dim::Time, None)?;
+    require_non_negative(t, "tau_avg", tau_avg, true)?;
+    let baseline = match t
+        .choice(
+            "baseline",
+            &["moving_average", "constant"],
+            Some("moving_average"),
+        )?
+        .as_str()
+    {
+        "constant" => Baseline::Constant(t.probability("p_b", None)?),
+        _ => {
+            if t.get("p_b").is_some() {
+                return Err(t.error("p_b", "only used with baseline = \"constant\""));
+            }
+            Baseline::MovingAverage
+        }
+    };
+    let e_min = t.quantity("e_min", Dim::Frequency, Some(0.0))?;
+    require_non_negative(t, "e_min", e_min, false)?;
+    let e_max = match t.get("e_max") {
+        None => f64::INFINITY,
+        Some(_) => t.quantity("e_max", Dim::Frequency, None)?,
+    };
+    if e_max <= e_min {
+        return Err(t.error("e_max", "must be above e_min"));
+    }
+    let w_max = t.number("w_max", Some(1.0))?;
+    require_non_negative(t, "w_max", w_max, true)?;
+    t.finish_ref()?;
+    Ok(BurstRule {
+        eta,
+        tau_pre,
+        tau_avg,
+        baseline,
+        e_min,
+        e_max,
+        w_max,
+    })
 }
 
 /// Reads a current schedule from a CSV file with a header such as `time_s,current_pA`: the

@@ -261,6 +261,11 @@ impl<'a> ParamTable<'a> {
 
     /// Checks that every key of the table was asked for; otherwise names the unknown key and the known ones.
     pub fn finish(self) -> Result<()> {
+        self.finish_ref()
+    }
+
+    /// [`ParamTable::finish`] for a borrowed table.
+    pub fn finish_ref(&self) -> Result<()> {
         let used = self.used.borrow();
         for key in self.table.keys() {
             if !used.contains(key) {

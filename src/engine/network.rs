@@ -5,6 +5,7 @@ use super::spike_ring::SpikeRing;
 use crate::inputs::current::Injector;
 use crate::inputs::poisson_drive::{DriveState, PoissonDrive};
 use crate::neurons::{Compartment, NeuronChunk, NeuronModel, CHUNK};
+use crate::plasticity::{PlasticChunk, PlasticProjection};
 use crate::synapses::connectivity::Rule;
 use crate::synapses::detector::BurstDetector;
 use crate::synapses::projection::{Projection, ProjectionSpec, Transmission};
@@ -58,6 +59,8 @@ pub struct Chunk {
     pub spikes: Vec<u32>,
     /// Private Poisson drives of these neurons, each with its own stream.
     pub drives: Vec<DriveState>,
+    /// Weights and postsynaptic traces of the plastic projections onto these neurons.
+    pub plastic: Vec<PlasticChunk>,
 }
 
 /// Events and bursts of the current step according to one online detector.
@@ -154,6 +157,7 @@ impl Network {
                     rng: stream(spec.seed, Purpose::Dynamics, &[id, c as u64]),
                     spikes: Vec::with_capacity(len),
                     drives,
+                    plastic: Vec::new(),
                 });
             }
             populations.push(Population {
@@ -198,7 +202,18 @@ impl Network {
             }
             incoming[ps.post].push(i);
             let (n_pre, n_post) = (populations[ps.pre].size, populations[ps.post].size);
-            projections.push(Projection::build(ps, n_pre, n_post, spec.seed));
+            let mut proj = Projection::build(ps, n_pre, n_post, spec.seed);
+            if let Some(rule) = proj.spec.plasticity {
+                let range = populations[proj.spec.post].chunks.clone();
+                let slot = chunks[range.start].plastic.len();
+                let (p, states) =
+                    PlasticProjection::new(rule, slot, &proj.tables, n_pre, proj.spec.weight, dt);
+                for (c, state) in chunks[range].iter_mut().zip(states) {
+                    c.plastic.push(state);
+                }
+                proj.plastic = Some(p);
+            }
+            projections.push(proj);
         }
         let outputs: Vec<Output> = populations
             .iter()
@@ -271,6 +286,7 @@ impl Network {
         // 2. Connections: classify spikes, release STP, deliver w·ε to target chunks.
         self.classify(n);
         self.release_stp(n);
+        self.count_pre_events();
         self.deliver(n);
         // 3. Devices: current injectors add dt·I/C; monitors record.
         self.inject(n);
@@ -310,6 +326,24 @@ impl Network {
         }
     }
 
+    /// Presynaptic event traces of plastic projections count this step's events before delivery.
+    fn count_pre_events(&mut self) {
+        for proj in &mut self.projections {
+            if let Some(p) = &mut proj.plastic {
+                let out = &self.outputs[proj.spec.pre];
+                p.count_pre_events(&Self::pre_classified(out, proj.spec.detector_lag).events);
+            }
+        }
+    }
+
+    /// The presynaptic detector of `out` with `lag`.
+    fn pre_classified(out: &Output, lag: usize) -> &Classified {
+        out.pre
+            .iter()
+            .find(|cl| cl.detector.lag == lag)
+            .expect("a detector exists for every filtered projection")
+    }
+
     /// Delivery: one task per target chunk adds its incoming projections in order.
     fn deliver(&mut self, n: u64) {
         let (projections, outputs, stp, incoming) =
@@ -319,17 +353,40 @@ impl Network {
                 let proj = &projections[pi];
                 let spec = &proj.spec;
                 let out = &outputs[spec.pre];
+                if let Some(p) = &proj.plastic {
+                    let base = (c.index * CHUNK) as u32;
+                    let in_chunk = |ids: &[u32]| -> std::ops::Range<usize> {
+                        ids.partition_point(|&s| s < base)
+                            ..ids.partition_point(|&s| s < base + CHUNK as u32)
+                    };
+                    let post = outputs[spec.post]
+                        .post
+                        .as_ref()
+                        .expect("plastic targets are neurons");
+                    let pre = Self::pre_classified(&outputs[spec.pre], spec.detector_lag);
+                    let g = c
+                        .neurons
+                        .conductance_mut(spec.compartment, spec.receptor)
+                        .expect("targets were validated when the network was specified");
+                    p.deliver(
+                        c.index,
+                        base,
+                        &proj.tables[c.index],
+                        &mut c.plastic[p.slot],
+                        &pre.events,
+                        &post.events[in_chunk(&post.events)],
+                        &post.bursts[in_chunk(&post.bursts)],
+                        g,
+                    );
+                    continue;
+                }
                 let (spikes, eff) = match spec.transmission {
                     Transmission::All => (
                         out.ring.delayed(n, spec.delay),
                         spec.stp.map(|g| stp[g].delayed(n, spec.delay)),
                     ),
                     Transmission::EventsOnly | Transmission::BurstsOnly => {
-                        let cl = out
-                            .pre
-                            .iter()
-                            .find(|cl| cl.detector.lag == spec.detector_lag)
-                            .expect("a detector exists for every filtered projection");
+                        let cl = Self::pre_classified(out, spec.detector_lag);
                         let list = if spec.transmission == Transmission::EventsOnly {
                             &cl.events
                         } else {
@@ -400,6 +457,15 @@ impl Network {
     }
 
     fn count_traces(&mut self, n: u64) {
+        for proj in &mut self.projections {
+            if let Some(p) = &mut proj.plastic {
+                p.decay_pre();
+                let range = self.populations[proj.spec.post].chunks.clone();
+                for c in &mut self.chunks[range] {
+                    p.decay_post(&mut c.plastic[p.slot]);
+                }
+            }
+        }
         for out in &mut self.outputs {
             if let Some(post) = &mut out.post {
                 post.detector.count(out.ring.slot(n), n);
@@ -424,6 +490,48 @@ impl Network {
             }
         }
         fan
+    }
+
+    /// Index of the projection called `name`.
+    pub fn projection_index(&self, name: &str) -> Option<usize> {
+        self.projections.iter().position(|p| p.spec.name == name)
+    }
+
+    /// Switches the weight changes of plastic projection `proj` on or off (traces keep running).
+    pub fn set_plastic(&mut self, proj: usize, on: bool) {
+        if let Some(p) = &mut self.projections[proj].plastic {
+            p.plastic = on;
+        }
+    }
+
+    /// Sum of the weights of plastic projection `proj` (None if it is not plastic).
+    pub fn weight_sum(&self, proj: usize) -> Option<f64> {
+        let p = self.projections[proj].plastic.as_ref()?;
+        let range = self.populations[self.projections[proj].spec.post]
+            .chunks
+            .clone();
+        Some(
+            self.chunks[range]
+                .iter()
+                .map(|c| {
+                    c.plastic[p.slot]
+                        .weights
+                        .iter()
+                        .map(|&w| w as f64)
+                        .sum::<f64>()
+                })
+                .sum(),
+        )
+    }
+
+    /// Ē of postsynaptic neuron `i` of plastic projection `proj`, Hz (the event-rate trace).
+    pub fn post_event_rate(&self, proj: usize, i: usize) -> Option<f64> {
+        let p = self.projections[proj].plastic.as_ref()?;
+        let c = &self.chunks[self.populations[self.projections[proj].spec.post]
+            .chunks
+            .start
+            + i / CHUNK];
+        Some(c.plastic[p.slot].e_trace[i % CHUNK] as f64 / p.rule.tau_avg)
     }
 
     /// Checks every population's first state column (a membrane potential) for NaN or infinity.

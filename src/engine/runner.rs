@@ -5,7 +5,7 @@ use super::network::Network;
 use crate::analysis::readouts::Series;
 use crate::config::Experiment;
 use crate::error::{Error, Result};
-use crate::recording::summary::Summary;
+use crate::recording::summary::{Summary, WeightSummary};
 use crate::recording::Recorder;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -64,6 +64,8 @@ pub fn run(exp: &Experiment, opts: &RunOptions, interrupt: &AtomicBool) -> Resul
         net.parallel = threads > 1;
         let build_s = t0.elapsed().as_secs_f64();
         let mut recorder = Recorder::create(&opts.out, &exp.record, exp.summary_start, &net)?;
+        let initial_weights: Vec<Option<f64>> =
+            (0..net.projections.len()).map(|k| net.weight_sum(k)).collect();
 
         let total = (exp.duration / net.dt).round() as u64;
         let bar = progress_bar(total, exp.duration, opts.progress);
@@ -134,6 +136,24 @@ pub fn run(exp: &Experiment, opts: &RunOptions, interrupt: &AtomicBool) -> Resul
             synaptic_events_per_s: synaptic_events as f64 / wall_s.max(1e-9),
             peak_rss_mib: crate::recording::summary::peak_rss_mib(),
             populations: Summary::populations(&net, &totals, window),
+            plastic_weights: initial_weights
+                .iter()
+                .enumerate()
+                .filter_map(|(k, w0)| {
+                    let proj = &net.projections[k];
+                    let (initial_sum, final_sum) = (w0.as_ref()?, net.weight_sum(k)?);
+                    let synapses = proj.synapses();
+                    Some((
+                        proj.spec.name.clone(),
+                        WeightSummary {
+                            synapses,
+                            initial_sum: *initial_sum,
+                            final_sum,
+                            final_mean: final_sum / synapses.max(1) as f64,
+                        },
+                    ))
+                })
+                .collect(),
             readouts,
         };
         summary.write(&opts.out.join("summary.json"))?;

@@ -26,6 +26,13 @@ struct RateRecord {
     burst_probability: AppendColumn<f64>,
 }
 
+/// ΣW of a plastic projection per rate bin.
+struct WeightRecord {
+    projection: usize,
+    time: AppendColumn<f64>,
+    sum: AppendColumn<f64>,
+}
+
 struct TraceRecord {
     spec: TraceSpec,
     time: AppendColumn<f64>,
@@ -43,6 +50,8 @@ pub struct Recorder {
     times: Vec<f64>,
     ids: Vec<u64>,
     rates: Vec<RateRecord>,
+    weights: Vec<WeightRecord>,
+    bin_steps: u64,
     traces: Vec<TraceRecord>,
     bin_seconds: f64,
     /// First step counted in `totals`.
@@ -97,6 +106,26 @@ impl Recorder {
                 burst_probability: col("burst_probability", "1")?,
             });
         }
+        let mut weights = Vec::new();
+        for (k, proj) in net.projections.iter().enumerate() {
+            if proj.plastic.is_none() {
+                continue;
+            }
+            let g = ensure_group(&file, &format!("weights/{}", proj.spec.name))?;
+            let time = AppendColumn::create(&g, "time", 4096)?;
+            write_str_attr(time.dataset(), "units", "s")?;
+            let sum = AppendColumn::create(&g, "sum", 4096)?;
+            write_str_attr(
+                sum.dataset(),
+                "units",
+                "1 (units of the target's leak conductance)",
+            )?;
+            weights.push(WeightRecord {
+                projection: k,
+                time,
+                sum,
+            });
+        }
         let mut traces = Vec::new();
         for spec in &record.traces {
             let pop = &net.populations[spec.population];
@@ -132,6 +161,8 @@ impl Recorder {
             times: Vec::with_capacity(SPIKE_BUFFER),
             ids: Vec::with_capacity(SPIKE_BUFFER),
             rates,
+            weights,
+            bin_steps,
             traces,
             bin_seconds: record.rate_bin,
             start_step: (summary_start / net.dt).round() as u64,
@@ -195,6 +226,12 @@ impl Recorder {
                 r.burst_probability.push(rates.burst_probability)?;
             }
         }
+        if (n + 1) % self.bin_steps == 0 {
+            for w in &mut self.weights {
+                w.time.push((n + 1) as f64 * self.dt)?;
+                w.sum.push(net.weight_sum(w.projection).unwrap_or(0.0))?;
+            }
+        }
         for tr in &mut self.traces {
             if n % tr.spec.interval_steps != 0 {
                 continue;
@@ -217,6 +254,7 @@ impl Recorder {
         let Recorder {
             spikes,
             rates,
+            weights,
             traces,
             error,
             ..
@@ -232,6 +270,9 @@ impl Recorder {
             ] {
                 result = result.and(c.close());
             }
+        }
+        for w in weights {
+            result = result.and(w.time.close()).and(w.sum.close());
         }
         for t in traces {
             result = result.and(t.time.close());

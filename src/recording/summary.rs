@@ -20,6 +20,15 @@ pub struct PopulationSummary {
     pub burst_probability: Option<f64>,
 }
 
+/// ΣW of a plastic projection (weights in units of the target's leak conductance).
+#[derive(Debug, Clone, Serialize)]
+pub struct WeightSummary {
+    pub synapses: u64,
+    pub initial_sum: f64,
+    pub final_sum: f64,
+    pub final_mean: f64,
+}
+
 /// The figures of a run, written as `summary.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
@@ -47,6 +56,8 @@ pub struct Summary {
     /// Peak resident memory of the process so far, MiB (Linux VmHWM; null elsewhere).
     pub peak_rss_mib: Option<f64>,
     pub populations: BTreeMap<String, PopulationSummary>,
+    /// ΣW of every plastic projection at the start and the end of the run.
+    pub plastic_weights: BTreeMap<String, WeightSummary>,
     /// Named readouts computed at the end of the run.
     pub readouts: BTreeMap<String, serde_json::Value>,
 }

@@ -8,6 +8,7 @@
 use super::connectivity::{draw_chunk, ChunkCsr, Rule};
 use crate::engine::rng::{name_id, stream, Purpose};
 use crate::neurons::{Compartment, Receptor, CHUNK};
+use crate::plasticity::{BurstRule, PlasticProjection};
 use crate::Real;
 use rayon::prelude::*;
 
@@ -47,6 +48,8 @@ pub struct ProjectionSpec {
     pub transmission: Transmission,
     /// Lag of the presynaptic burst detector in steps (filtered transmission only).
     pub detector_lag: usize,
+    /// Burst-dependent plasticity (event-only, immediate transmission), if any.
+    pub plasticity: Option<BurstRule>,
 }
 
 /// A built projection.
@@ -56,7 +59,10 @@ pub struct Projection {
     /// One table per target chunk.
     pub tables: Vec<ChunkCsr>,
     /// Per-synapse weights per target chunk, or `None` while all weights equal `spec.weight`.
+    /// Plastic weights live in the target chunks instead (see [`PlasticProjection`]).
     pub weights: Option<Vec<Vec<Real>>>,
+    /// The projection-wide state of a plastic projection.
+    pub plastic: Option<PlasticProjection>,
 }
 
 impl Projection {
@@ -77,6 +83,7 @@ impl Projection {
             spec,
             tables,
             weights: None,
+            plastic: None,
         }
     }
 

@@ -1,0 +1,404 @@
+//! Burst-dependent synaptic plasticity, in the exact form of the reference code
+//! (spec/plasticity.md §3; [SBP src/AdaptiveEBCPConnection.cpp, src/EBCPConnection.cpp]) with
+//! the constant-baseline variant of BurstCCN (§4; [G22 §2.2–2.3]).
+//!
+//! Paper form: dW_ij/dt = η·[B_i(t) − P̄_i(t)·E_i(t)]·Ẽ_j(t): a postsynaptic burst potentiates,
+//! an event depresses by the baseline P̄, and only presynaptic *events* enter the presynaptic
+//! trace Ẽ_j (τ_pre, +1 per event, unnormalised, so η absorbs τ_pre).
+//!
+//! State: per postsynaptic neuron the traces Ē_i and B̄_i (τ_avg, read as rates trace/τ_avg, Hz);
+//! per presynaptic neuron Ẽ_j; per synapse W_ij. The connection transmits only presynaptic
+//! events, immediately, as W_ij onto its target conductance: it is an event-only filter and a
+//! plastic synapse in one.
+//!
+//! Connection phase of step n, in this order:
+//! 1. each presynaptic event j: for each target i, transmit W_ij; if plastic and Ē_i < e_min,
+//!    W_ij += η(e_min − Ē_i) (homeostatic LTP); clip to [0, w_max]. Then Ẽ_j += 1.
+//! 2. each postsynaptic spike of i, with h = −(Ē_i − e_max)/Ē_i if Ē_i > e_max else 0:
+//!    - event: P̄ = B̄_i/Ē_i if below 1, else 1 (also when Ē_i = 0) — or the constant p_b;
+//!      if plastic, W_ij += η(−P̄ + h)·Ẽ_j for every presynaptic partner j, clip; then Ē_i += 1
+//!      (the increment comes after the depression);
+//!    - burst (second spike): B̄_i += 1; if plastic, W_ij += η(1 + h)·Ẽ_j, clip.
+//!
+//! Trace phase: Ē, B̄ and Ẽ decay by e^(−dt/τ). The `plastic` flag gates weight changes only,
+//! not the traces, so the moving averages settle while plasticity is off (the XOR's prediction
+//! phase). Step 1 does not read Ẽ, so Ẽ_j is incremented before the parallel delivery; a
+//! presynaptic event and a postsynaptic spike of the same step therefore interact, as in the
+//! reference.
+//!
+//! | parameter | unit | meaning |
+//! |---|---|---|
+//! | `eta` | 1 | learning rate η |
+//! | `tau_pre` | s | presynaptic event trace |
+//! | `tau_avg` | s | moving averages Ē, B̄ (and P̄ = B̄/Ē for Burstprop) |
+//! | `p_b` | 1 | constant baseline (BurstCCN) instead of P̄ |
+//! | `e_min`, `e_max` | Hz | homeostatic bounds (0 and ∞ switch them off) |
+//! | `w_max` | 1 | upper weight bound (lower bound 0) |
+
+use crate::synapses::connectivity::ChunkCsr;
+use crate::Real;
+
+/// The depression baseline.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Baseline {
+    /// P̄ = B̄/Ē, the ratio of moving averages (Burstprop) [P21].
+    MovingAverage,
+    /// A constant p_b (BurstCCN) [G22].
+    Constant(f64),
+}
+
+/// Parameters of the burst-dependent rule (SI units).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BurstRule {
+    pub eta: f64,
+    pub tau_pre: f64,
+    pub tau_avg: f64,
+    pub baseline: Baseline,
+    pub e_min: f64,
+    pub e_max: f64,
+    pub w_max: f64,
+}
+
+/// The synapses of one plastic projection onto one target chunk, by postsynaptic neuron: for
+/// local target i, `syn[col_ptr[i]..col_ptr[i + 1]]` are (presynaptic id, synapse index).
+#[derive(Clone, Debug, Default)]
+struct Columns {
+    col_ptr: Vec<u32>,
+    syn: Vec<(u32, u32)>,
+}
+
+impl Columns {
+    fn build(table: &ChunkCsr, n_pre: usize) -> Self {
+        let mut entries = Vec::with_capacity(table.len());
+        for j in 0..n_pre {
+            for (k, &i) in table.row(j).zip(table.targets_of(j)) {
+                entries.push((i, j as u32, k as u32));
+            }
+        }
+        entries.sort_unstable();
+        let mut col_ptr = vec![0u32; table.targets() + 1];
+        for &(i, _, _) in &entries {
+            col_ptr[i as usize + 1] += 1;
+        }
+        for i in 0..table.targets() {
+            col_ptr[i + 1] += col_ptr[i];
+        }
+        Columns {
+            col_ptr,
+            syn: entries.into_iter().map(|(_, j, k)| (j, k)).collect(),
+        }
+    }
+
+    #[inline]
+    fn col(&self, i: usize) -> &[(u32, u32)] {
+        &self.syn[self.col_ptr[i] as usize..self.col_ptr[i + 1] as usize]
+    }
+}
+
+/// The projection-wide part of a plastic projection: rule, column index and presynaptic traces.
+#[derive(Clone, Debug)]
+pub struct PlasticProjection {
+    pub rule: BurstRule,
+    /// Whether weights change (traces always run).
+    pub plastic: bool,
+    /// Index of this projection's state in each target chunk's `plastic` list.
+    pub slot: usize,
+    columns: Vec<Columns>,
+    /// Ẽ_j, unnormalised presynaptic event traces.
+    pre_trace: Vec<Real>,
+    decay_pre: Real,
+    decay_avg: Real,
+}
+
+/// The per-target-chunk part: weights and postsynaptic traces, owned by the chunk's task.
+#[derive(Clone, Debug)]
+pub struct PlasticChunk {
+    /// W per synapse, aligned with the chunk's CSR table.
+    pub weights: Vec<Real>,
+    /// Ē_i and B̄_i as trace values (counts); rates are value/τ_avg.
+    pub e_trace: Vec<Real>,
+    pub b_trace: Vec<Real>,
+}
+
+impl PlasticProjection {
+    /// Builds the column index of every target chunk's table and the chunk states with initial
+    /// weight `w0` (clipped to [0, w_max]).
+    pub fn new(
+        rule: BurstRule,
+        slot: usize,
+        tables: &[ChunkCsr],
+        n_pre: usize,
+        w0: f64,
+        dt: f64,
+    ) -> (Self, Vec<PlasticChunk>) {
+        let w0 = w0.clamp(0.0, rule.w_max) as Real;
+        let chunks = tables
+            .iter()
+            .map(|t| PlasticChunk {
+                weights: vec![w0; t.len()],
+                e_trace: vec![0.0; t.targets()],
+                b_trace: vec![0.0; t.targets()],
+            })
+            .collect();
+        let proj = PlasticProjection {
+            rule,
+            plastic: true,
+            slot,
+            columns: tables.iter().map(|t| Columns::build(t, n_pre)).collect(),
+            pre_trace: vec![0.0; n_pre],
+            decay_pre: (-dt / rule.tau_pre).exp() as Real,
+            decay_avg: (-dt / rule.tau_avg).exp() as Real,
+        };
+        (proj, chunks)
+    }
+
+    /// Ẽ_j += 1 for the presynaptic events of this step (before delivery; step 1 does not read Ẽ).
+    pub fn count_pre_events(&mut self, events: &[u32]) {
+        for &j in events {
+            self.pre_trace[j as usize] += 1.0;
+        }
+    }
+
+    /// Trace phase: Ẽ decays.
+    pub fn decay_pre(&mut self) {
+        let d = self.decay_pre;
+        self.pre_trace.iter_mut().for_each(|x| *x *= d);
+    }
+
+    /// Trace phase of one chunk: Ē and B̄ decay.
+    pub fn decay_post(&self, state: &mut PlasticChunk) {
+        let d = self.decay_avg;
+        state.e_trace.iter_mut().for_each(|x| *x *= d);
+        state.b_trace.iter_mut().for_each(|x| *x *= d);
+    }
+
+    /// Connection phase for target chunk `chunk`, whose first neuron has population id `base`:
+    /// transmits the presynaptic `pre_events` into the conductance column `g`, and applies the
+    /// rule for the chunk's postsynaptic `post_events` and `post_bursts` (population ids within
+    /// the chunk). See the module doc for the order.
+    #[allow(clippy::too_many_arguments)]
+    pub fn deliver(
+        &self,
+        chunk: usize,
+        base: u32,
+        table: &ChunkCsr,
+        state: &mut PlasticChunk,
+        pre_events: &[u32],
+        post_events: &[u32],
+        post_bursts: &[u32],
+        g: &mut [Real],
+    ) {
+        let r = &self.rule;
+        let inv_tau = 1.0 / r.tau_avg as Real;
+        let (eta, e_min, e_max, w_max) = (
+            r.eta as Real,
+            r.e_min as Real,
+            r.e_max as Real,
+            r.w_max as Real,
+        );
+        let clip = |w: Real| w.clamp(0.0, w_max);
+        // 1. Presynaptic events: transmit, then homeostatic LTP of silent targets.
+        for &j in pre_events {
+            let j = j as usize;
+            for (k, &i) in table.row(j).zip(table.targets_of(j)) {
+                let i = i as usize;
+                g[i] += state.weights[k];
+                if self.plastic {
+                    let rate = state.e_trace[i] * inv_tau;
+                    if rate < e_min {
+                        state.weights[k] = clip(state.weights[k] + eta * (e_min - rate));
+                    }
+                }
+            }
+        }
+        // 2. Postsynaptic events and bursts.
+        let cols = &self.columns[chunk];
+        let homeostasis = |rate: Real| {
+            if rate > e_max {
+                -(rate - e_max) / rate
+            } else {
+                0.0
+            }
+        };
+        for &i in post_events {
+            let i = (i - base) as usize;
+            if self.plastic {
+                let rate = state.e_trace[i] * inv_tau;
+                let baseline = match r.baseline {
+                    Baseline::Constant(p) => p as Real,
+                    Baseline::MovingAverage if state.e_trace[i] > 0.0 => {
+                        (state.b_trace[i] / state.e_trace[i]).min(1.0)
+                    }
+                    Baseline::MovingAverage => 1.0,
+                };
+                let dw = eta * (-baseline + homeostasis(rate));
+                for &(j, k) in cols.col(i) {
+                    let w = &mut state.weights[k as usize];
+                    *w = clip(*w + dw * self.pre_trace[j as usize]);
+                }
+            }
+            state.e_trace[i] += 1.0;
+        }
+        for &i in post_bursts {
+            let i = (i - base) as usize;
+            state.b_trace[i] += 1.0;
+            if self.plastic {
+                let dw = eta * (1.0 + homeostasis(state.e_trace[i] * inv_tau));
+                for &(j, k) in cols.col(i) {
+                    let w = &mut state.weights[k as usize];
+                    *w = clip(*w + dw * self.pre_trace[j as usize]);
+                }
+            }
+        }
+    }
+
+    /// Presynaptic trace of neuron j (for tests and recording).
+    pub fn pre_trace(&self, j: usize) -> Real {
+        self.pre_trace[j]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rng::{stream, Purpose};
+    use crate::synapses::connectivity::{draw_chunk, Rule};
+
+    const DT: f64 = 1e-4;
+
+    fn rule(baseline: Baseline) -> BurstRule {
+        BurstRule {
+            eta: 0.01,
+            tau_pre: 0.1,
+            tau_avg: 2.0,
+            baseline,
+            e_min: 0.0,
+            e_max: f64::INFINITY,
+            w_max: 1.0,
+        }
+    }
+
+    /// One presynaptic and one postsynaptic neuron, one synapse of weight 0.5.
+    fn pair(r: BurstRule) -> (PlasticProjection, PlasticChunk, ChunkCsr) {
+        let mut rng = stream(1, Purpose::Connectivity, &[0]);
+        let table = draw_chunk(Rule::AllToAll, 1, 0, 1, false, &mut rng);
+        let (p, mut chunks) =
+            PlasticProjection::new(r, 0, std::slice::from_ref(&table), 1, 0.5, DT);
+        (p, chunks.remove(0), table)
+    }
+
+    #[test]
+    fn event_depresses_by_the_baseline_and_burst_potentiates() {
+        let (mut p, mut s, t) = pair(rule(Baseline::Constant(0.4)));
+        let mut g = [0.0];
+        p.count_pre_events(&[0]);
+        p.deliver(0, 0, &t, &mut s, &[0], &[], &[], &mut g);
+        assert_eq!(g[0], 0.5, "the event is transmitted with the old weight");
+        assert_eq!(s.weights[0], 0.5, "no homeostasis without e_min");
+        // Postsynaptic event: W += η(−p_b)Ẽ with Ẽ = 1.
+        p.deliver(0, 0, &t, &mut s, &[], &[0], &[], &mut g);
+        assert!((s.weights[0] - (0.5 - 0.01 * 0.4)).abs() < 1e-7);
+        assert_eq!(s.e_trace[0], 1.0);
+        // Postsynaptic burst: W += η·Ẽ.
+        let before = s.weights[0];
+        p.deliver(0, 0, &t, &mut s, &[], &[], &[0], &mut g);
+        assert!((s.weights[0] - (before + 0.01)).abs() < 1e-7);
+        assert_eq!(s.b_trace[0], 1.0);
+    }
+
+    #[test]
+    fn moving_average_baseline_is_the_ratio_of_traces() {
+        // With B̄ = 1 and Ē = 2, the first event depresses by η·(1/2)·Ẽ; Ē then grows to 3, so
+        // the second depresses by η·(1/3)·Ẽ.
+        let (mut p, mut s, t) = pair(rule(Baseline::MovingAverage));
+        let mut g = [0.0];
+        p.count_pre_events(&[0]);
+        p.deliver(0, 0, &t, &mut s, &[0], &[], &[], &mut g);
+        s.e_trace[0] = 2.0;
+        s.b_trace[0] = 1.0;
+        let w0 = s.weights[0];
+        p.deliver(0, 0, &t, &mut s, &[], &[0], &[], &mut g);
+        p.deliver(0, 0, &t, &mut s, &[], &[0], &[], &mut g);
+        assert!(s.weights[0] < w0, "events depress");
+        let depression = 0.01 * (1.0 / 2.0 + 1.0 / 3.0);
+        assert!((w0 - s.weights[0] - depression).abs() < 1e-6);
+        // Without any earlier event, P̄ = 1.
+        let (mut q, mut s2, t2) = pair(rule(Baseline::MovingAverage));
+        q.count_pre_events(&[0]);
+        q.deliver(0, 0, &t2, &mut s2, &[], &[0], &[], &mut g);
+        assert!((s2.weights[0] - (0.5 - 0.01)).abs() < 1e-7);
+    }
+
+    #[test]
+    fn homeostatic_terms() {
+        // e_min: a presynaptic event onto a silent target potentiates by η(e_min − Ē).
+        let mut r = rule(Baseline::Constant(0.4));
+        r.e_min = 2.0;
+        r.e_max = 10.0;
+        let (mut p, mut s, t) = pair(r);
+        let mut g = [0.0];
+        p.count_pre_events(&[0]);
+        p.deliver(0, 0, &t, &mut s, &[0], &[], &[], &mut g);
+        assert!((s.weights[0] - (0.5 + 0.01 * 2.0)).abs() < 1e-7);
+        // e_max: at Ē = 20 Hz (trace 40 with τ_avg = 2 s), h = −(20 − 10)/20 = −0.5.
+        s.e_trace[0] = 40.0;
+        let w0 = s.weights[0];
+        p.deliver(0, 0, &t, &mut s, &[], &[0], &[], &mut g);
+        assert!((s.weights[0] - (w0 + 0.01 * (-0.4 - 0.5))).abs() < 1e-6);
+        let w1 = s.weights[0];
+        p.deliver(0, 0, &t, &mut s, &[], &[], &[0], &mut g);
+        // Ē is now 41/2 Hz: h = −(20.5 − 10)/20.5.
+        let h = -(20.5 - 10.0) / 20.5;
+        assert!((s.weights[0] - (w1 + 0.01 * (1.0 + h))).abs() < 1e-6);
+    }
+
+    #[test]
+    fn weights_are_clipped_and_plastic_flag_gates_changes_only() {
+        let mut r = rule(Baseline::Constant(0.4));
+        r.eta = 10.0;
+        let (mut p, mut s, t) = pair(r);
+        let mut g = [0.0];
+        p.count_pre_events(&[0]);
+        p.deliver(0, 0, &t, &mut s, &[], &[], &[0], &mut g);
+        assert_eq!(s.weights[0], 1.0);
+        p.deliver(0, 0, &t, &mut s, &[], &[0], &[], &mut g);
+        p.deliver(0, 0, &t, &mut s, &[], &[0], &[], &mut g);
+        assert_eq!(s.weights[0], 0.0);
+        p.plastic = false;
+        p.deliver(0, 0, &t, &mut s, &[], &[], &[0], &mut g);
+        assert_eq!(s.weights[0], 0.0);
+        assert_eq!(s.b_trace[0], 2.0, "traces run while plasticity is off");
+    }
+
+    #[test]
+    fn traces_decay_exactly() {
+        let (mut p, mut s, _) = pair(rule(Baseline::Constant(0.4)));
+        p.count_pre_events(&[0]);
+        s.e_trace[0] = 1.0;
+        for _ in 0..1000 {
+            p.decay_pre();
+            p.decay_post(&mut s);
+        }
+        assert!((p.pre_trace(0) as f64 - (-0.1f64 / 0.1).exp()).abs() < 1e-4);
+        assert!((s.e_trace[0] as f64 - (-0.1f64 / 2.0).exp()).abs() < 1e-4);
+    }
+
+    #[test]
+    fn columns_index_every_synapse_once() {
+        let mut rng = stream(2, Purpose::Connectivity, &[0]);
+        let table = draw_chunk(Rule::Pairwise { p: 0.3 }, 50, 0, 40, false, &mut rng);
+        let cols = Columns::build(&table, 50);
+        let mut seen = vec![false; table.len()];
+        for i in 0..40 {
+            for &(j, k) in cols.col(i) {
+                assert_eq!(
+                    table.targets_of(j as usize)[k as usize - table.row(j as usize).start],
+                    i as u16
+                );
+                assert!(!seen[k as usize]);
+                seen[k as usize] = true;
+            }
+        }
+        assert!(seen.iter().all(|&s| s));
+    }
+}

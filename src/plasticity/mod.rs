@@ -1,0 +1,6 @@
+//! Long-term plasticity of spiking synapses: the burst-dependent rule of Payeur et al. 2021 with
+//! a moving-average baseline (Burstprop) or a constant one (BurstCCN, Greedy et al. 2022).
+
+pub mod burst_rule;
+
+pub use burst_rule::{Baseline, BurstRule, PlasticChunk, PlasticProjection};
