@@ -18,6 +18,8 @@ pub mod engine;
 pub mod error;
 pub mod inputs;
 pub mod neurons;
+pub mod plot;
+pub mod rate;
 pub mod recording;
 pub mod synapses;
 
