@@ -600,7 +600,9 @@ impl Network {
     }
 
     /// G_W = δᵀ e_prev / B, G_c = Σ_batch δ / B, into `grad` (and the references if asked).
-    fn gradients(&mut self, references: bool) {
+    /// With `fused`, W is updated in the same product, W ← (1 − wd)·W − lr·G_W, which saves
+    /// a pass over every weight matrix; only valid without momentum.
+    fn gradients(&mut self, references: bool, fused: bool) {
         let rows = self.batch;
         let inv_b = 1.0 / rows as Real;
         for k in 0..self.n_layers() {
@@ -621,7 +623,14 @@ impl Network {
                     self.threads,
                 );
             };
-            one(&mut self.grad_w[k], &self.delta[k]);
+            if fused {
+                let keep = 1.0 - self.spec.weight_decay;
+                let scale = -self.spec.lr * inv_b;
+                let d = View::new(&self.delta[k][..rows * n], rows, n).t();
+                matmul(&mut self.w[k], d, prev, keep, scale, self.threads);
+            } else {
+                one(&mut self.grad_w[k], &self.delta[k]);
+            }
             if references {
                 one(&mut self.grad_w_bp[k], &self.delta_bp[k]);
                 one(&mut self.grad_w_fa[k], &self.delta_fa[k]);
@@ -638,8 +647,9 @@ impl Network {
 
     /// Applies the updates of one step, all computed from pre-update weights:
     /// SGD(+momentum, weight decay) on W and c, the Q and Y rules, W_r for Burstprop, and
-    /// re-ties tied feedback [BCN `update_weights`].
-    fn apply_updates(&mut self) {
+    /// re-ties tied feedback [BCN `update_weights`]. `w_done`: W was already updated in
+    /// [`Network::gradients`].
+    fn apply_updates(&mut self, w_done: bool) {
         let rows = self.batch;
         let inv_b = 1.0 / rows as Real;
         let s = &self.spec;
@@ -663,8 +673,10 @@ impl Network {
                     *c += *v;
                 }
             } else {
-                for (w, &g) in self.w[k].iter_mut().zip(&self.grad_w[k]) {
-                    *w -= lr * g + wd * *w;
+                if !w_done {
+                    for (w, &g) in self.w[k].iter_mut().zip(&self.grad_w[k]) {
+                        *w -= lr * g + wd * *w;
+                    }
                 }
                 for (c, &g) in self.c[k].iter_mut().zip(&self.grad_c[k]) {
                     *c -= lr * g;
@@ -727,9 +739,10 @@ impl Network {
         self.forward(x, rows);
         let (loss_sum, errors) = t.map_or((0.0, 0), |t| self.loss_and_errors(t));
         self.backward(t, measure);
-        self.gradients(measure);
+        let fused = !measure && self.spec.momentum == 0.0;
+        self.gradients(measure, fused);
         let angles = measure.then(|| self.angles());
-        self.apply_updates();
+        self.apply_updates(fused);
         StepStats {
             loss_sum,
             errors,
@@ -741,7 +754,7 @@ impl Network {
     pub fn compute_updates(&mut self, x: &[Real], t: Option<&[Real]>, rows: usize) -> Angles {
         self.forward(x, rows);
         self.backward(t, true);
-        self.gradients(true);
+        self.gradients(true, false);
         self.angles()
     }
 
