@@ -48,6 +48,10 @@ pub struct EpochMetrics {
     /// Angle between W_(l+1) and Y_l, and between Q_l and Y_l, at the end of the epoch.
     pub wy_angles: Vec<f64>,
     pub qy_angles: Vec<f64>,
+    /// Mean |apical potential| per hidden layer without teacher, averaged over the angle
+    /// measurements (what Q learning drives to zero [G22 Fig 4]).
+    #[serde(default)]
+    pub apical_abs: Vec<f64>,
 }
 
 /// The contents of `summary.json`.
@@ -279,6 +283,7 @@ fn train_epoch(
     let mut t = vec![0.0 as Real; bs * CLASSES];
     let (mut loss, mut errors) = (0.0, 0usize);
     let mut sums = AngleSums::default();
+    let mut apical: Vec<f64> = Vec::new();
     for (b, idx) in order.chunks(bs).enumerate() {
         let rows = idx.len();
         t[..rows * CLASSES].iter_mut().for_each(|v| *v = 0.0);
@@ -288,6 +293,14 @@ fn train_epoch(
             t[r * CLASSES + train.labels[i] as usize] = 1.0;
         }
         let measure = exp.angle_interval > 0 && b % exp.angle_interval == 0;
+        if measure {
+            net.compute_updates(&x[..rows * PIXELS], None, rows);
+            let hidden = net.n_layers() - 1;
+            apical.resize(hidden, 0.0);
+            for (k, a) in apical.iter_mut().enumerate() {
+                *a += net.mean_abs_apical(k);
+            }
+        }
         let stats = net.train_step(
             &x[..rows * PIXELS],
             Some(&t[..rows * CLASSES]),
@@ -309,6 +322,11 @@ fn train_epoch(
     }
     let (bp_angles, fa_angles, bp_angle_global, fa_angle_global) = sums.mean(net.n_layers());
     let (wy_angles, qy_angles) = net.weight_angles();
+    let apical_abs = if sums.count > 0 {
+        apical.iter().map(|a| a / sums.count as f64).collect()
+    } else {
+        vec![f64::NAN; net.n_layers() - 1]
+    };
     EpochMetrics {
         epoch,
         train_loss: loss / n.max(1) as f64,
@@ -319,6 +337,7 @@ fn train_epoch(
         fa_angle_global,
         wy_angles,
         qy_angles,
+        apical_abs,
         ..EpochMetrics::default()
     }
 }
@@ -339,6 +358,7 @@ fn write_metrics_csv(path: &Path, history: &[EpochMetrics]) -> Result<()> {
     cols(&mut s, "fa_angle", first.fa_angles.len());
     cols(&mut s, "wy_angle", first.wy_angles.len());
     cols(&mut s, "qy_angle", first.qy_angles.len());
+    cols(&mut s, "apical_abs", first.apical_abs.len());
     s.push('\n');
     for m in history {
         s.push_str(&format!(
@@ -358,6 +378,7 @@ fn write_metrics_csv(path: &Path, history: &[EpochMetrics]) -> Result<()> {
             .chain(&m.fa_angles)
             .chain(&m.wy_angles)
             .chain(&m.qy_angles)
+            .chain(&m.apical_abs)
         {
             s.push_str(&format!(",{v:.4}"));
         }
@@ -408,6 +429,7 @@ fn plot_curves(path: &Path, exp: &Experiment, history: &[EpochMetrics]) -> Resul
         ],
     };
     let layers = history.first().map_or(0, |m| m.bp_angles.len());
+    let hidden = history.first().map_or(0, |m| m.apical_abs.len());
     let angle_panel = |title: &str,
                        global: &dyn Fn(&EpochMetrics) -> f64,
                        per: &dyn Fn(&EpochMetrics) -> &Vec<f64>| {
@@ -434,9 +456,17 @@ fn plot_curves(path: &Path, exp: &Experiment, history: &[EpochMetrics]) -> Resul
                 &|m| m.fa_angle_global,
                 &|m| &m.fa_angles,
             ),
+            Panel {
+                title: "Mean |apical potential| without teacher".into(),
+                x_label: "epoch".into(),
+                y_label: "mean |u|".into(),
+                series: (0..hidden)
+                    .map(|k| Series::new(format!("layer {}", k + 1), ep(&|m| m.apical_abs[k])))
+                    .collect(),
+            },
         ],
-        columns: 3,
-        panel_size: (560, 420),
+        columns: 2,
+        panel_size: (620, 420),
     };
     plot::save_png(&fig, path)
 }
