@@ -1,5 +1,26 @@
 //! Experiment files for rate-model training: a flat TOML table, `--set KEY=VALUE` overrides
 //! applied to the raw table before validation, unknown keys rejected with file and key.
+//!
+//! Keys (all dimensionless; learning rates are per step, errors are fractions):
+//!
+//! | key | default | meaning |
+//! |---|---|---|
+//! | `epochs` | required | passes over the training set |
+//! | `data_dir` | `"data/mnist"` | MNIST directory, relative to the working directory |
+//! | `algorithm` | required | `burstccn`, `backprop`, `fa` or `burstprop` |
+//! | `name`, `description` | file stem, "" | output directory name, free text |
+//! | `hidden_layers`, `hidden_units` | 3, 500 | 784 → hidden… → 10 sigmoid network |
+//! | `batch_size`, `test_batch_size` | 32, 1000 | examples per step / per test pass |
+//! | `seed` | 1 | master seed (weights, example order) |
+//! | `lr`, `momentum`, `weight_decay` | 0.1, 0, 0 | SGD on W and biases |
+//! | `weight_gain` | 3.6 | Xavier-normal gain of W |
+//! | `p_baseline` | 0.5 | baseline burst probability p_b |
+//! | `y_mode`, `y_scale`, `y_learning`, `lr_y` | `random`, 1, false, 0 | burst feedback Y |
+//! | `q_mode`, `q_scale`, `q_learning`, `lr_q` | `symmetric`, 1, false, 0 | event feedback Q (`random`, `symmetric`, `tied`, `w_symmetric`) |
+//! | `recurrent`, `lr_recurrent`, `recurrent_scale` | true, 1e-4, 0.01 | Burstprop's W_r |
+//! | `angle_interval` | 200 | batches between angle measurements (0: none) |
+//! | `train_subset`, `test_subset` | 0 | use only the first N examples (0: all) |
+//! | `sweep_layers` | none | depth sweep, e.g. `[2, 3, 4, 5, 6]` (input and output counted) |
 
 use super::network::{Algorithm, ModelSpec, QMode, YMode};
 use crate::config::units::ParamTable;
@@ -105,6 +126,9 @@ pub fn from_table(table: toml::Table, file: &str, default_name: &str) -> Result<
     let name = t.string("name", Some(default_name))?;
     t.string("description", Some(""))?;
     let epochs = t.count("epochs", None)? as usize;
+    if epochs == 0 {
+        return Err(t.error("epochs", "must be ≥ 1"));
+    }
     let data_dir = PathBuf::from(t.string("data_dir", Some("data/mnist"))?);
     let alg_name = t.choice("algorithm", &Algorithm::NAMES, None)?;
     let algorithm = Algorithm::from_name(&alg_name).expect("choice() checked the name");
