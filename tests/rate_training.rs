@@ -106,3 +106,31 @@ fn baselines_learn_on_a_subset() {
         assert!(s.test_error < 0.5, "{alg}: test error {}", s.test_error);
     }
 }
+
+#[test]
+fn two_threads_are_deterministic() {
+    let exp = experiment(&["epochs=1"]);
+    let data = train::load_data(&exp).unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |dir: &str| {
+        let o = train::RunOptions {
+            threads: 2,
+            ..opts(&tmp.path().join(dir))
+        };
+        pool.install(|| train::run(&exp, &data, &o)).unwrap()
+    };
+    let (a, b) = (run("a"), run("b"));
+    assert_eq!(a.test_error, b.test_error);
+    assert_eq!(a.train_error, b.train_error);
+    let params = |dir: &str| {
+        let bytes = std::fs::read(tmp.path().join(dir).join("checkpoint.bin")).unwrap();
+        let header = u64::from_le_bytes(bytes[8..16].try_into().unwrap()) as usize;
+        bytes[16 + header..].to_vec()
+    };
+    // Same parameters bit for bit (the headers differ only in wall times).
+    assert_eq!(params("a"), params("b"));
+}

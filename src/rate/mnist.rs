@@ -322,7 +322,8 @@ pub fn download(dir: &Path, file: &MnistFile) -> Result<String> {
 
 fn fetch(url: &str) -> std::result::Result<Vec<u8>, String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(std::time::Duration::from_secs(60)))
+        .timeout_connect(Some(std::time::Duration::from_secs(10)))
+        .timeout_global(Some(std::time::Duration::from_secs(300)))
         .build()
         .into();
     let mut resp = agent.get(url).call().map_err(|e| e.to_string())?;
