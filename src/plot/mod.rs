@@ -26,13 +26,24 @@ const PALETTE: [(u8, u8, u8); 10] = [
     (23, 190, 207),
 ];
 
-/// One line: `points` (x, y); `band`, if given, is the half-width drawn as a shaded area
+/// How a series is drawn.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Style {
+    /// A line through the points (with dots when there are at most 60 points).
+    #[default]
+    Line,
+    /// Dots of the given radius in pixels and no line (scatter plots, spike rasters).
+    Points(u32),
+}
+
+/// One series: `points` (x, y); `band`, if given, is the half-width drawn as a shaded area
 /// around each point (same length as `points`).
 #[derive(Clone, Debug, Default)]
 pub struct Series {
     pub name: String,
     pub points: Vec<(f64, f64)>,
     pub band: Option<Vec<f64>>,
+    pub style: Style,
 }
 
 impl Series {
@@ -42,7 +53,14 @@ impl Series {
             name: name.into(),
             points,
             band: None,
+            style: Style::Line,
         }
+    }
+
+    /// Draws the series as dots of radius `radius` pixels without a line.
+    pub fn points(mut self, radius: u32) -> Self {
+        self.style = Style::Points(radius);
+        self
     }
 
     /// Adds a shaded band of half-width `band[i]` around point i.
@@ -195,14 +213,24 @@ fn draw_panel(
             let poly: Vec<(f64, f64)> = upper.chain(lower).filter(|p| p.1.is_finite()).collect();
             chart.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.2).filled())))?;
         }
-        let line = chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?;
+        let drawn = match s.style {
+            Style::Line => {
+                let line =
+                    chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?;
+                if pts.len() <= 60 {
+                    chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))?
+                } else {
+                    line
+                }
+            }
+            Style::Points(r) => {
+                chart.draw_series(pts.iter().map(|&p| Circle::new(p, r, color.filled())))?
+            }
+        };
         if !s.name.is_empty() {
-            line.label(s.name.as_str()).legend(move |(x, y)| {
+            drawn.label(s.name.as_str()).legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });
-        }
-        if pts.len() <= 60 {
-            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
         }
     }
     if panel.series.iter().any(|s| !s.name.is_empty()) {
@@ -234,7 +262,11 @@ mod tests {
                     title: "one".into(),
                     x_label: "x".into(),
                     y_label: "y".into(),
-                    series: vec![s.clone(), Series::new("b", vec![(0.0, 0.0), (2.0, 3.0)])],
+                    series: vec![
+                        s.clone(),
+                        Series::new("b", vec![(0.0, 0.0), (2.0, 3.0)]),
+                        Series::new("dots", vec![(0.5, 0.5), (1.5, 2.5)]).points(2),
+                    ],
                 },
                 Panel {
                     title: "empty".into(),
