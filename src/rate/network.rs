@@ -646,7 +646,7 @@ impl Network {
     }
 
     /// Applies the updates of one step, all computed from pre-update weights:
-    /// SGD(+momentum, weight decay) on W and c, the Q and Y rules, W_r for Burstprop, and
+    /// SGD(+momentum, weight decay on W and c as in the code) on W and c, the Q and Y rules, W_r for Burstprop, and
     /// re-ties tied feedback [BCN `update_weights`]. `w_done`: W was already updated in
     /// [`Network::gradients`].
     fn apply_updates(&mut self, w_done: bool) {
@@ -670,7 +670,7 @@ impl Network {
                     .zip(&self.grad_c[k])
                 {
                     *v = mu * *v - lr * g;
-                    *c += *v;
+                    *c += *v - wd * *c;
                 }
             } else {
                 if !w_done {
@@ -679,7 +679,7 @@ impl Network {
                     }
                 }
                 for (c, &g) in self.c[k].iter_mut().zip(&self.grad_c[k]) {
-                    *c -= lr * g;
+                    *c -= lr * g + wd * *c;
                 }
             }
         }
