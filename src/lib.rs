@@ -20,6 +20,8 @@ pub mod error;
 pub mod inputs;
 pub mod neurons;
 pub mod plasticity;
+pub mod plot;
+pub mod rate;
 pub mod recording;
 pub mod synapses;
 

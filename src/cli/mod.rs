@@ -25,6 +25,10 @@ pub enum Command {
     Models,
     /// Time benchmark workloads at several thread counts (Markdown table for BENCHMARKS.md).
     Bench(bench::BenchArgs),
+    /// Train a rate model (BurstCCN, backprop, feedback alignment, Burstprop) on MNIST.
+    Train(burstccn::rate::cli::TrainArgs),
+    /// Obtain and verify a data set (MNIST).
+    Data(burstccn::rate::cli::DataArgs),
 }
 
 /// Runs the parsed command line.
@@ -33,6 +37,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run::run(&args),
         Command::Info(args) => info::info(&args),
         Command::Bench(args) => bench::bench(&args),
+        Command::Train(args) => burstccn::rate::cli::train(&args),
+        Command::Data(args) => burstccn::rate::cli::data(&args),
         Command::Models => {
             println!("models:");
             for m in burstccn::neurons::MODELS {
