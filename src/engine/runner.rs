@@ -157,6 +157,12 @@ pub fn run(exp: &Experiment, opts: &RunOptions, interrupt: &AtomicBool) -> Resul
             readouts,
         };
         summary.write(&opts.out.join("summary.json"))?;
+        if closed.is_ok() {
+            // A figure that cannot be drawn does not invalidate the run's data.
+            if let Err(e) = crate::analysis::figures::plot_run(&opts.out, exp) {
+                eprintln!("warning: figures of {} were not drawn: {e}", opts.out.display());
+            }
+        }
         match (stop, closed) {
             (Some(e), _) | (None, Err(e)) => Err(e),
             (None, Ok(())) => Ok(summary),
