@@ -10,7 +10,7 @@ use std::path::PathBuf;
 pub struct TrainArgs {
     /// Experiment file (e.g. experiments/mnist_burstccn.toml).
     pub experiment: PathBuf,
-    /// Output directory [default: output/<experiment name>].
+    /// Output directory [default: `output/<experiment name>`].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Master seed (overrides the file's `seed`).
