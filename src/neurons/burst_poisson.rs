@@ -50,7 +50,9 @@
 //! References: [SBP src/BurstPoissonGroup.cpp], [P21 Fig 4, Methods], spec/neurons.md §4.
 
 use super::columns::{sigmoid, update_with_avx2, whole_steps};
-use super::pyramidal::{synaptic_currents, TwoCompartmentConsts, TwoCompartmentParams};
+use super::pyramidal::{
+    synaptic_currents, TwoCompartmentConsts, TwoCompartmentParams, TwoCompartmentState,
+};
 use super::{Compartment, ModelKind, NeuronChunk, NeuronModel, Receptor};
 use crate::config::units::{Dim, ParamTable};
 use crate::engine::rng::Rng;
@@ -114,17 +116,8 @@ impl BurstPoisson {
             refractory_steps: self.refractory_steps,
             burst_min: self.burst_min_steps as f64,
             burst_range: self.burst_range_steps as f64,
-            v_soma: b.v_init.column(len, b.e_l, init_rng),
-            v_dend: vec![b.e_l as Real; len],
-            threshold: vec![b.theta_0 as Real; len],
-            w_soma: zeros.clone(),
-            w_dend: vec![b.w_dend_init as Real; len],
+            s: TwoCompartmentState::new(b, len, init_rng),
             burst_probability: zeros.clone(),
-            g_exc_soma: zeros.clone(),
-            g_inh_soma: zeros.clone(),
-            g_exc_dend: zeros.clone(),
-            g_inh_dend: zeros.clone(),
-            g_nmda: zeros,
             refractory: vec![0; len],
             burst: vec![0; len],
         }
@@ -143,18 +136,19 @@ impl NeuronModel for BurstPoisson {
     }
 }
 
+/// The shared two-compartment columns, then the burst probability p_B.
 const STATE_NAMES: &[&str] = &[
     "v_soma",
     "v_dend",
     "threshold",
     "w_soma",
     "w_dend",
-    "burst_probability",
     "g_exc_soma",
     "g_inh_soma",
     "g_exc_dend",
     "g_inh_dend",
     "g_nmda",
+    "burst_probability",
 ];
 
 /// A chunk of BurstPoisson neurons: struct-of-arrays state.
@@ -164,24 +158,10 @@ pub struct BurstPoissonChunk {
     /// Burst counter = `burst_min` + ⌊r₂·`burst_range`⌋ (steps, as f64 for the draw).
     burst_min: f64,
     burst_range: f64,
-    /// Somatic membrane potential V_s, V.
-    pub v_soma: Vec<Real>,
-    /// Dendritic membrane potential V_d, V.
-    pub v_dend: Vec<Real>,
-    /// Moving threshold θ, V.
-    pub threshold: Vec<Real>,
-    /// Somatic adaptation variable w_s, dimensionless.
-    pub w_soma: Vec<Real>,
-    /// Dendritic adaptation variable w_d, V.
-    pub w_dend: Vec<Real>,
+    /// Membrane, threshold, adaptation and conductance columns.
+    pub s: TwoCompartmentState,
     /// Burst probability p_B = f(V_d) computed in the last step.
     pub burst_probability: Vec<Real>,
-    /// Synaptic conductances in units of the compartment's leak conductance.
-    pub g_exc_soma: Vec<Real>,
-    pub g_inh_soma: Vec<Real>,
-    pub g_exc_dend: Vec<Real>,
-    pub g_inh_dend: Vec<Real>,
-    pub g_nmda: Vec<Real>,
     /// Refractory and burst counters, steps.
     refractory: Vec<u32>,
     burst: Vec<u32>,
@@ -192,18 +172,18 @@ impl BurstPoissonChunk {
     #[inline(always)]
     fn integrate<const NMDA: bool>(&mut self) {
         let c = self.c;
-        let n = self.v_soma.len();
-        let vs = &mut self.v_soma[..n];
-        let vd = &mut self.v_dend[..n];
-        let th = &mut self.threshold[..n];
-        let ws = &mut self.w_soma[..n];
-        let wd = &mut self.w_dend[..n];
+        let n = self.s.v_soma.len();
+        let vs = &mut self.s.v_soma[..n];
+        let vd = &mut self.s.v_dend[..n];
+        let th = &mut self.s.threshold[..n];
+        let ws = &mut self.s.w_soma[..n];
+        let wd = &mut self.s.w_dend[..n];
         let pb = &mut self.burst_probability[..n];
-        let ges = &mut self.g_exc_soma[..n];
-        let gis = &mut self.g_inh_soma[..n];
-        let ged = &mut self.g_exc_dend[..n];
-        let gid = &mut self.g_inh_dend[..n];
-        let gn = &mut self.g_nmda[..n];
+        let ges = &mut self.s.g_exc_soma[..n];
+        let gis = &mut self.s.g_inh_soma[..n];
+        let ged = &mut self.s.g_exc_dend[..n];
+        let gid = &mut self.s.g_inh_dend[..n];
+        let gn = &mut self.s.g_nmda[..n];
         let refr = &mut self.refractory[..n];
         let burst = &mut self.burst[..n];
         for i in 0..n {
@@ -253,11 +233,11 @@ impl BurstPoissonChunk {
         }
         // 6. Threshold spikes (which may start a burst) and second spikes of bursts.
         let c = &self.c;
-        let n = self.v_soma.len();
+        let n = self.s.v_soma.len();
         let (vs, th, ws) = (
-            &mut self.v_soma[..n],
-            &mut self.threshold[..n],
-            &mut self.w_soma[..n],
+            &mut self.s.v_soma[..n],
+            &mut self.s.threshold[..n],
+            &mut self.s.w_soma[..n],
         );
         let (refr, burst, pb) = (
             &mut self.refractory[..n],
@@ -287,7 +267,7 @@ impl BurstPoissonChunk {
 
 impl NeuronChunk for BurstPoissonChunk {
     fn len(&self) -> usize {
-        self.v_soma.len()
+        self.s.v_soma.len()
     }
 
     update_with_avx2!(BurstPoissonChunk, step);
@@ -297,19 +277,11 @@ impl NeuronChunk for BurstPoissonChunk {
         compartment: Compartment,
         receptor: Receptor,
     ) -> Option<&mut [Real]> {
-        Some(match (compartment, receptor) {
-            (Compartment::Soma, Receptor::Excitatory) => &mut self.g_exc_soma,
-            (Compartment::Soma, Receptor::Inhibitory) => &mut self.g_inh_soma,
-            (Compartment::Dendrite, Receptor::Excitatory) => &mut self.g_exc_dend,
-            (Compartment::Dendrite, Receptor::Inhibitory) => &mut self.g_inh_dend,
-        })
+        Some(self.s.conductance_mut(compartment, receptor))
     }
 
     fn injection_mut(&mut self, compartment: Compartment) -> Option<(&mut [Real], Real)> {
-        Some(match compartment {
-            Compartment::Soma => (&mut self.v_soma[..], self.c.dt_over_c_s),
-            Compartment::Dendrite => (&mut self.v_dend[..], self.c.dt_over_c_d),
-        })
+        Some(self.s.injection_mut(compartment, &self.c))
     }
 
     fn state_names(&self) -> &'static [&'static str] {
@@ -317,19 +289,10 @@ impl NeuronChunk for BurstPoissonChunk {
     }
 
     fn state(&self, index: usize) -> &[Real] {
-        match index {
-            0 => &self.v_soma,
-            1 => &self.v_dend,
-            2 => &self.threshold,
-            3 => &self.w_soma,
-            4 => &self.w_dend,
-            5 => &self.burst_probability,
-            6 => &self.g_exc_soma,
-            7 => &self.g_inh_soma,
-            8 => &self.g_exc_dend,
-            9 => &self.g_inh_dend,
-            10 => &self.g_nmda,
-            _ => &[],
+        match self.s.column(index) {
+            Some(column) => column,
+            None if index == TwoCompartmentState::NAMES.len() => &self.burst_probability,
+            None => &[],
         }
     }
 }
@@ -365,10 +328,12 @@ mod tests {
                 trains[i as usize].push((step, chunk.burst_probability[i as usize]));
             }
             chunk
+                .s
                 .v_soma
                 .iter_mut()
                 .for_each(|v| *v += ks * i_soma as Real);
             chunk
+                .s
                 .v_dend
                 .iter_mut()
                 .for_each(|v| *v += kd * i_dend as Real);

@@ -228,6 +228,101 @@ impl TwoCompartmentParams {
     }
 }
 
+/// The state columns shared by the two-compartment models (pyramidal, BurstPoisson), with the
+/// accessors the engine uses; each model keeps its own counters beside them.
+#[derive(Clone, Debug)]
+pub struct TwoCompartmentState {
+    /// Somatic membrane potential V_s, V.
+    pub v_soma: Vec<Real>,
+    /// Dendritic membrane potential V_d, V.
+    pub v_dend: Vec<Real>,
+    /// Moving threshold θ, V.
+    pub threshold: Vec<Real>,
+    /// Somatic adaptation variable w_s, dimensionless (decaying spike count).
+    pub w_soma: Vec<Real>,
+    /// Dendritic adaptation variable w_d, V.
+    pub w_dend: Vec<Real>,
+    /// Synaptic conductances in units of the compartment's leak conductance.
+    pub g_exc_soma: Vec<Real>,
+    pub g_inh_soma: Vec<Real>,
+    pub g_exc_dend: Vec<Real>,
+    pub g_inh_dend: Vec<Real>,
+    /// NMDA conductance shared by both excitatory synapses (zero unless the mix is on).
+    pub g_nmda: Vec<Real>,
+}
+
+impl TwoCompartmentState {
+    /// Names of the columns, in the order of [`TwoCompartmentState::column`].
+    pub const NAMES: [&'static str; 10] = [
+        "v_soma",
+        "v_dend",
+        "threshold",
+        "w_soma",
+        "w_dend",
+        "g_exc_soma",
+        "g_inh_soma",
+        "g_exc_dend",
+        "g_inh_dend",
+        "g_nmda",
+    ];
+
+    /// `len` neurons in the initial state of spec/neurons.md §2.4.
+    pub fn new(b: &TwoCompartmentParams, len: usize, init_rng: &mut Rng) -> Self {
+        let zeros = vec![0.0; len];
+        TwoCompartmentState {
+            v_soma: b.v_init.column(len, b.e_l, init_rng),
+            v_dend: vec![b.e_l as Real; len],
+            threshold: vec![b.theta_0 as Real; len],
+            w_soma: zeros.clone(),
+            w_dend: vec![b.w_dend_init as Real; len],
+            g_exc_soma: zeros.clone(),
+            g_inh_soma: zeros.clone(),
+            g_exc_dend: zeros.clone(),
+            g_inh_dend: zeros.clone(),
+            g_nmda: zeros,
+        }
+    }
+
+    /// The conductance column of (compartment, receptor).
+    pub fn conductance_mut(&mut self, compartment: Compartment, receptor: Receptor) -> &mut [Real] {
+        match (compartment, receptor) {
+            (Compartment::Soma, Receptor::Excitatory) => &mut self.g_exc_soma,
+            (Compartment::Soma, Receptor::Inhibitory) => &mut self.g_inh_soma,
+            (Compartment::Dendrite, Receptor::Excitatory) => &mut self.g_exc_dend,
+            (Compartment::Dendrite, Receptor::Inhibitory) => &mut self.g_inh_dend,
+        }
+    }
+
+    /// The membrane column of `compartment` and dt/C for current injection.
+    pub fn injection_mut(
+        &mut self,
+        compartment: Compartment,
+        c: &TwoCompartmentConsts,
+    ) -> (&mut [Real], Real) {
+        match compartment {
+            Compartment::Soma => (&mut self.v_soma[..], c.dt_over_c_s),
+            Compartment::Dendrite => (&mut self.v_dend[..], c.dt_over_c_d),
+        }
+    }
+
+    /// Column `index` of [`TwoCompartmentState::NAMES`], or `None` past the end.
+    pub fn column(&self, index: usize) -> Option<&[Real]> {
+        Some(match index {
+            0 => &self.v_soma,
+            1 => &self.v_dend,
+            2 => &self.threshold,
+            3 => &self.w_soma,
+            4 => &self.w_dend,
+            5 => &self.g_exc_soma,
+            6 => &self.g_inh_soma,
+            7 => &self.g_exc_dend,
+            8 => &self.g_inh_dend,
+            9 => &self.g_nmda,
+            _ => return None,
+        })
+    }
+}
+
 /// Per-step constants of the two-compartment models, in f32 as Auryn stores them.
 /// [AUR NaudGroup::precalculate_constants]
 #[derive(Clone, Copy, Debug)]
@@ -386,7 +481,6 @@ impl Pyramidal {
     /// A chunk of `len` neurons in the initial state of spec/neurons.md §2.4.
     pub fn chunk(&self, len: usize, init_rng: &mut Rng) -> PyramidalChunk {
         let b = &self.base;
-        let zeros = vec![0.0; len];
         PyramidalChunk {
             c: self.consts,
             mul_alpha: self.mul_alpha,
@@ -395,16 +489,7 @@ impl Pyramidal {
             bap_reset: self.bap_steps + self.bap_delay_steps,
             bap_steps: self.bap_steps,
             refractory_steps: self.refractory_steps,
-            v_soma: b.v_init.column(len, b.e_l, init_rng),
-            v_dend: vec![b.e_l as Real; len],
-            threshold: vec![b.theta_0 as Real; len],
-            w_soma: zeros.clone(),
-            w_dend: vec![b.w_dend_init as Real; len],
-            g_exc_soma: zeros.clone(),
-            g_inh_soma: zeros.clone(),
-            g_exc_dend: zeros.clone(),
-            g_inh_dend: zeros.clone(),
-            g_nmda: zeros,
+            s: TwoCompartmentState::new(b, len, init_rng),
             bap: vec![0; len],
             refractory: vec![0; len],
         }
@@ -424,19 +509,6 @@ impl NeuronModel for Pyramidal {
 }
 
 /// State names, in the order of [`PyramidalChunk`]'s `state` index.
-const STATE_NAMES: &[&str] = &[
-    "v_soma",
-    "v_dend",
-    "threshold",
-    "w_soma",
-    "w_dend",
-    "g_exc_soma",
-    "g_inh_soma",
-    "g_exc_dend",
-    "g_inh_dend",
-    "g_nmda",
-];
-
 /// A chunk of pyramidal neurons: struct-of-arrays state.
 pub struct PyramidalChunk {
     c: TwoCompartmentConsts,
@@ -449,23 +521,8 @@ pub struct PyramidalChunk {
     bap_reset: u32,
     bap_steps: u32,
     refractory_steps: u32,
-    /// Somatic membrane potential V_s, V.
-    pub v_soma: Vec<Real>,
-    /// Dendritic membrane potential V_d, V.
-    pub v_dend: Vec<Real>,
-    /// Moving threshold θ, V.
-    pub threshold: Vec<Real>,
-    /// Somatic adaptation variable w_s, dimensionless (decaying spike count).
-    pub w_soma: Vec<Real>,
-    /// Dendritic adaptation variable w_d, V.
-    pub w_dend: Vec<Real>,
-    /// Synaptic conductances in units of the compartment's leak conductance.
-    pub g_exc_soma: Vec<Real>,
-    pub g_inh_soma: Vec<Real>,
-    pub g_exc_dend: Vec<Real>,
-    pub g_inh_dend: Vec<Real>,
-    /// NMDA conductance shared by both excitatory synapses (zero unless the mix is on).
-    pub g_nmda: Vec<Real>,
+    /// Membrane, threshold, adaptation and conductance columns.
+    pub s: TwoCompartmentState,
     /// bAP box counter, steps.
     bap: Vec<u32>,
     /// Refractory counter, steps.
@@ -477,19 +534,19 @@ impl PyramidalChunk {
     #[inline(always)]
     fn integrate<const NMDA: bool>(&mut self) {
         let c = self.c;
-        let n = self.v_soma.len();
+        let n = self.s.v_soma.len();
         let (alpha, beta, box_height) = (self.mul_alpha, self.mul_beta, self.box_height);
         let bap_steps = self.bap_steps;
-        let vs = &mut self.v_soma[..n];
-        let vd = &mut self.v_dend[..n];
-        let th = &mut self.threshold[..n];
-        let ws = &mut self.w_soma[..n];
-        let wd = &mut self.w_dend[..n];
-        let ges = &mut self.g_exc_soma[..n];
-        let gis = &mut self.g_inh_soma[..n];
-        let ged = &mut self.g_exc_dend[..n];
-        let gid = &mut self.g_inh_dend[..n];
-        let gn = &mut self.g_nmda[..n];
+        let vs = &mut self.s.v_soma[..n];
+        let vd = &mut self.s.v_dend[..n];
+        let th = &mut self.s.threshold[..n];
+        let ws = &mut self.s.w_soma[..n];
+        let wd = &mut self.s.w_dend[..n];
+        let ges = &mut self.s.g_exc_soma[..n];
+        let gis = &mut self.s.g_inh_soma[..n];
+        let ged = &mut self.s.g_exc_dend[..n];
+        let gid = &mut self.s.g_inh_dend[..n];
+        let gn = &mut self.s.g_nmda[..n];
         let bap = &mut self.bap[..n];
         for i in 0..n {
             let (s0, d0) = (vs[i], vd[i]);
@@ -546,11 +603,11 @@ impl PyramidalChunk {
         }
         // 10. Spike check: V_s > θ ⇒ spike, V_s ← E_reset, θ += Δθ, w_s += 1, bAP restarts.
         let c = &self.c;
-        let n = self.v_soma.len();
+        let n = self.s.v_soma.len();
         let (vs, th, ws) = (
-            &mut self.v_soma[..n],
-            &mut self.threshold[..n],
-            &mut self.w_soma[..n],
+            &mut self.s.v_soma[..n],
+            &mut self.s.threshold[..n],
+            &mut self.s.w_soma[..n],
         );
         let (bap, refr) = (&mut self.bap[..n], &mut self.refractory[..n]);
         if self.refractory_steps == 0 {
@@ -584,7 +641,7 @@ impl PyramidalChunk {
 
 impl NeuronChunk for PyramidalChunk {
     fn len(&self) -> usize {
-        self.v_soma.len()
+        self.s.v_soma.len()
     }
 
     update_with_avx2!(PyramidalChunk, step);
@@ -594,39 +651,19 @@ impl NeuronChunk for PyramidalChunk {
         compartment: Compartment,
         receptor: Receptor,
     ) -> Option<&mut [Real]> {
-        Some(match (compartment, receptor) {
-            (Compartment::Soma, Receptor::Excitatory) => &mut self.g_exc_soma,
-            (Compartment::Soma, Receptor::Inhibitory) => &mut self.g_inh_soma,
-            (Compartment::Dendrite, Receptor::Excitatory) => &mut self.g_exc_dend,
-            (Compartment::Dendrite, Receptor::Inhibitory) => &mut self.g_inh_dend,
-        })
+        Some(self.s.conductance_mut(compartment, receptor))
     }
 
     fn injection_mut(&mut self, compartment: Compartment) -> Option<(&mut [Real], Real)> {
-        Some(match compartment {
-            Compartment::Soma => (&mut self.v_soma[..], self.c.dt_over_c_s),
-            Compartment::Dendrite => (&mut self.v_dend[..], self.c.dt_over_c_d),
-        })
+        Some(self.s.injection_mut(compartment, &self.c))
     }
 
     fn state_names(&self) -> &'static [&'static str] {
-        STATE_NAMES
+        &TwoCompartmentState::NAMES
     }
 
     fn state(&self, index: usize) -> &[Real] {
-        match index {
-            0 => &self.v_soma,
-            1 => &self.v_dend,
-            2 => &self.threshold,
-            3 => &self.w_soma,
-            4 => &self.w_dend,
-            5 => &self.g_exc_soma,
-            6 => &self.g_inh_soma,
-            7 => &self.g_exc_dend,
-            8 => &self.g_inh_dend,
-            9 => &self.g_nmda,
-            _ => &[],
-        }
+        self.s.column(index).unwrap_or(&[])
     }
 }
 
@@ -700,11 +737,11 @@ mod tests {
         let mut chunk = m.chunk(1, &mut stream(1, Purpose::Init, &[0]));
         let v_s0 = -45e-3;
         let g = [0.3, 0.2, 0.4, 0.1];
-        chunk.v_soma[0] = v_s0 as Real;
-        chunk.g_exc_soma[0] = g[0] as Real;
-        chunk.g_inh_soma[0] = g[1] as Real;
-        chunk.g_exc_dend[0] = g[2] as Real;
-        chunk.g_inh_dend[0] = g[3] as Real;
+        chunk.s.v_soma[0] = v_s0 as Real;
+        chunk.s.g_exc_soma[0] = g[0] as Real;
+        chunk.s.g_inh_soma[0] = g[1] as Real;
+        chunk.s.g_exc_dend[0] = g[2] as Real;
+        chunk.s.g_inh_dend[0] = g[3] as Real;
         let expected = reference(60, v_s0, g);
         let mut rng = stream(1, Purpose::Dynamics, &[0]);
         let mut spikes = Vec::new();
@@ -715,11 +752,11 @@ mod tests {
             chunk.update(&mut rng, &mut spikes);
             box_steps += (before > 0) as usize;
             let got = [
-                chunk.v_soma[0],
-                chunk.v_dend[0],
-                chunk.threshold[0],
-                chunk.w_soma[0],
-                chunk.w_dend[0],
+                chunk.s.v_soma[0],
+                chunk.s.v_dend[0],
+                chunk.s.threshold[0],
+                chunk.s.w_soma[0],
+                chunk.s.w_dend[0],
             ];
             for (name, (&a, &b)) in ["v_s", "v_d", "θ", "w_s", "w_d"]
                 .iter()
@@ -741,13 +778,13 @@ mod tests {
     fn bap_difference(variant: &str) -> Vec<f64> {
         let m = model(&format!("variant = \"{variant}\"")).unwrap();
         let mut chunk = m.chunk(2, &mut stream(1, Purpose::Init, &[0]));
-        chunk.v_soma[0] = -45e-3;
+        chunk.s.v_soma[0] = -45e-3;
         let mut rng = stream(1, Purpose::Dynamics, &[0]);
         let mut spikes = Vec::new();
         (0..40)
             .map(|_| {
                 chunk.update(&mut rng, &mut spikes);
-                (chunk.v_dend[0] - chunk.v_dend[1]) as f64
+                (chunk.s.v_dend[0] - chunk.s.v_dend[1]) as f64
             })
             .collect()
     }
@@ -771,7 +808,7 @@ mod tests {
         assert_eq!((m.refractory_steps, m.base.threshold_jump), (20, 0.0));
         assert!(m.base.dendritic_driving_force);
         let mut chunk = m.chunk(1, &mut stream(1, Purpose::Init, &[0]));
-        chunk.v_soma[0] = -45e-3;
+        chunk.s.v_soma[0] = -45e-3;
         let mut rng = stream(1, Purpose::Dynamics, &[0]);
         let mut spikes = Vec::new();
         let mut held = 0;
@@ -779,12 +816,12 @@ mod tests {
             spikes.clear();
             chunk.update(&mut rng, &mut spikes);
             assert_eq!(spikes.is_empty(), step != 0);
-            assert_eq!(chunk.threshold[0], -50e-3, "fixed threshold");
-            if chunk.v_soma[0] == -70e-3 {
+            assert_eq!(chunk.s.threshold[0], -50e-3, "fixed threshold");
+            if chunk.s.v_soma[0] == -70e-3 {
                 held += 1;
             }
             // A large somatic current: without the hold V_s would leave E_reset at once.
-            chunk.v_soma[0] += 1e-3;
+            chunk.s.v_soma[0] += 1e-3;
         }
         assert_eq!(held, 21, "the spike step and 20 refractory steps");
     }
@@ -793,8 +830,8 @@ mod tests {
     fn nmda_mix_shares_one_conductance_between_compartments() {
         let m = model("excitatory_synapse_mix = \"ampa_nmda_5050\"").unwrap();
         let mut chunk = m.chunk(1, &mut stream(1, Purpose::Init, &[0]));
-        chunk.g_exc_soma[0] = 0.1;
-        chunk.g_exc_dend[0] = 0.2;
+        chunk.s.g_exc_soma[0] = 0.1;
+        chunk.s.g_exc_dend[0] = 0.2;
         let mut spikes = Vec::new();
         chunk.update(&mut stream(1, Purpose::Dynamics, &[0]), &mut spikes);
         let mul = 1.0 - (-DT / 100e-3f64).exp();
@@ -802,18 +839,18 @@ mod tests {
         let g1 = 0.1 * mul;
         let g2 = g1 + mul * (0.2 - g1);
         assert!(
-            (chunk.g_nmda[0] as f64 - g2).abs() < 1e-9,
+            (chunk.s.g_nmda[0] as f64 - g2).abs() < 1e-9,
             "{}",
-            chunk.g_nmda[0]
+            chunk.s.g_nmda[0]
         );
         // The somatic current uses 0.5·g_AMPA (g_NMDA was 0); compare V_s with and without.
         let base = model("").unwrap();
         let mut plain = base.chunk(1, &mut stream(1, Purpose::Init, &[0]));
-        plain.g_exc_soma[0] = 0.05;
-        plain.g_exc_dend[0] = 0.1 + 0.5 * g1 as Real;
+        plain.s.g_exc_soma[0] = 0.05;
+        plain.s.g_exc_dend[0] = 0.1 + 0.5 * g1 as Real;
         plain.update(&mut stream(1, Purpose::Dynamics, &[0]), &mut spikes);
-        assert!((chunk.v_soma[0] - plain.v_soma[0]).abs() < 1e-9);
-        assert!((chunk.v_dend[0] - plain.v_dend[0]).abs() < 1e-9);
+        assert!((chunk.s.v_soma[0] - plain.s.v_soma[0]).abs() < 1e-9);
+        assert!((chunk.s.v_dend[0] - plain.s.v_dend[0]).abs() < 1e-9);
     }
 
     #[test]
@@ -826,11 +863,12 @@ mod tests {
         let (mut sa, mut sb) = (Vec::new(), Vec::new());
         for step in 0..3_000 {
             for chunk in [&mut a, &mut b] {
-                for (i, v) in chunk.v_soma.iter_mut().enumerate() {
+                for (i, v) in chunk.s.v_soma.iter_mut().enumerate() {
                     *v += 1e-4 * (i % 7) as Real;
                 }
-                chunk.v_dend.iter_mut().for_each(|v| *v += 5e-5);
+                chunk.s.v_dend.iter_mut().for_each(|v| *v += 5e-5);
                 chunk
+                    .s
                     .g_exc_dend
                     .iter_mut()
                     .step_by(3)
@@ -841,7 +879,7 @@ mod tests {
         }
         assert!(!sa.is_empty());
         assert_eq!(sa, sb);
-        for (k, name) in STATE_NAMES.iter().enumerate() {
+        for (k, name) in TwoCompartmentState::NAMES.iter().enumerate() {
             let bits =
                 |c: &PyramidalChunk| c.state(k).iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&a), bits(&b), "{name}");
@@ -852,8 +890,9 @@ mod tests {
     fn initial_state_follows_the_spec() {
         let m = model("v_init = \"random\"").unwrap();
         let chunk = m.chunk(1000, &mut stream(1, Purpose::Init, &[0]));
-        let mean = chunk.v_soma.iter().map(|&v| v as f64).sum::<f64>() / 1000.0;
+        let mean = chunk.s.v_soma.iter().map(|&v| v as f64).sum::<f64>() / 1000.0;
         let sd = (chunk
+            .s
             .v_soma
             .iter()
             .map(|&v| (v as f64 - mean).powi(2))
@@ -864,9 +903,9 @@ mod tests {
             (mean + 70e-3).abs() < 0.5e-3 && (sd - 5e-3).abs() < 0.4e-3,
             "{mean} {sd}"
         );
-        assert!(chunk.v_dend.iter().all(|&v| v == -70e-3));
-        assert!(chunk.w_dend.iter().all(|&w| w == 1e-4));
-        assert!(chunk.threshold.iter().all(|&t| t == -50e-3));
+        assert!(chunk.s.v_dend.iter().all(|&v| v == -70e-3));
+        assert!(chunk.s.w_dend.iter().all(|&w| w == 1e-4));
+        assert!(chunk.s.threshold.iter().all(|&t| t == -50e-3));
     }
 
     #[test]
