@@ -860,9 +860,7 @@ impl Builder<'_> {
                 let tt = sub_table(self.file, &format!("record.traces[{i}]"), item)?;
                 let population = self.pop_index(&tt, "population")?;
                 let pop = &self.pops[population];
-                let mut init =
-                    crate::engine::rng::stream(0, crate::engine::rng::Purpose::Init, &[]);
-                let names = pop.model.build_chunk(1, &mut init).state_names();
+                let names = pop.model.state_names();
                 let mut variables = Vec::new();
                 let vars = tt
                     .get("variables")

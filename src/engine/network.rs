@@ -153,7 +153,7 @@ impl Network {
                 chunks.push(Chunk {
                     population: p,
                     index: c,
-                    neurons: ps.model.build_chunk(len, &mut init),
+                    neurons: ps.model.build_chunk_at(c * CHUNK, len, &mut init),
                     rng: stream(spec.seed, Purpose::Dynamics, &[id, c as u64]),
                     spikes: Vec::with_capacity(len),
                     drives,

@@ -16,6 +16,7 @@ pub mod columns;
 pub mod lif;
 pub mod poisson;
 pub mod pyramidal;
+pub mod spike_generator;
 
 /// Neurons per chunk: the unit of parallel work and of random streams.
 pub const CHUNK: usize = 1024;
@@ -80,8 +81,21 @@ pub trait NeuronChunk: Send + Sync {
 
 /// A neuron model: how to read its parameters and build chunks of it.
 pub trait NeuronModel: Send + Sync + std::fmt::Debug {
-    /// Builds the chunk holding neurons `[first, first + len)` with initial state drawn from `init_rng`.
+    /// Builds a chunk of `len` neurons with initial state drawn from `init_rng`.
     fn build_chunk(&self, len: usize, init_rng: &mut Rng) -> Box<dyn NeuronChunk>;
+
+    /// Builds the chunk holding neurons `[first, first + len)`; models whose neurons differ by
+    /// index (prescribed spike trains) override it.
+    fn build_chunk_at(&self, first: usize, len: usize, init_rng: &mut Rng) -> Box<dyn NeuronChunk> {
+        let _ = first;
+        self.build_chunk(len, init_rng)
+    }
+
+    /// Names of the recordable state variables (the same for every chunk).
+    fn state_names(&self) -> &'static [&'static str] {
+        let mut rng = crate::engine::rng::stream(0, crate::engine::rng::Purpose::Init, &[]);
+        self.build_chunk(1, &mut rng).state_names()
+    }
 
     /// The compartments this model has.
     fn compartments(&self) -> &'static [Compartment];
@@ -113,6 +127,7 @@ pub const MODELS: &[ModelKind] = &[
     burst_poisson::KIND,
     adex::KIND,
     lif::KIND,
+    spike_generator::KIND,
 ];
 
 /// Looks up a model kind by name.
