@@ -1,5 +1,6 @@
 //! The `burstccn` command line (clap derive): one file per subcommand.
 
+pub mod analyze;
 pub mod bench;
 pub mod info;
 pub mod run;
@@ -25,6 +26,8 @@ pub enum Command {
     Models,
     /// Time benchmark workloads at several thread counts (Markdown table for BENCHMARKS.md).
     Bench(bench::BenchArgs),
+    /// Classify the spikes of a SONATA file as events/bursts (ISI rule) and bin ER, BR and BP.
+    Analyze(analyze::AnalyzeArgs),
 }
 
 /// Runs the parsed command line.
@@ -33,6 +36,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run::run(&args),
         Command::Info(args) => info::info(&args),
         Command::Bench(args) => bench::bench(&args),
+        Command::Analyze(args) => analyze::analyze(&args),
         Command::Models => {
             println!("models:");
             for m in burstccn::neurons::MODELS {
