@@ -61,7 +61,7 @@ use std::path::{Path, PathBuf};
 use hdf5::{Group, H5Type};
 use serde_json::{json, Value};
 
-use super::bursts::{IsiRule, NeuronIsiState, SpikeClass, BURST_ISI_MS, TIME_TOLERANCE_MS};
+use super::bursts::{IsiRule, BURST_ISI_MS, TIME_TOLERANCE_MS};
 use crate::recording::h5::{write_scalar_attr, write_str_attr};
 use crate::recording::rates::Counts;
 use crate::recording::sonata::{SonataReader, Sorting};
@@ -81,9 +81,6 @@ pub const MAX_INFERRED_NEURONS: usize = 1 << 26;
 /// Most time bins of an open-ended window (a stray huge timestamp must not allocate without
 /// bound).
 pub const MAX_BINS: usize = 1 << 26;
-
-/// Bin index of a neuron with no burst marker inside the window.
-const NO_BIN: u32 = u32::MAX;
 
 /// What to analyse and how.
 #[derive(Clone, Debug, PartialEq)]
@@ -166,25 +163,6 @@ impl SpikeCounts {
     }
 }
 
-/// Per-neuron state of the streaming pass.
-#[derive(Clone, Copy, Debug)]
-struct NeuronState {
-    isi: NeuronIsiState,
-    /// Bin of the neuron's current burst marker, or [`NO_BIN`] if it lies outside the window.
-    burst_bin: u32,
-    counts: SpikeCounts,
-}
-
-impl Default for NeuronState {
-    fn default() -> Self {
-        NeuronState {
-            isi: NeuronIsiState::default(),
-            burst_bin: NO_BIN,
-            counts: SpikeCounts::default(),
-        }
-    }
-}
-
 /// Histogram of the ISIs of the spikes inside the window (the ISI to the same neuron's previous
 /// spike, which may precede the window; first spikes have none).
 #[derive(Clone, Debug, PartialEq)]
@@ -233,11 +211,59 @@ impl fmt::Display for StreamError {
     }
 }
 
+/// Index of the counters of a class in the internal counter arrays: events, bursts,
+/// within-burst spikes, then all spikes.
+const EVENT: usize = 0;
+const BURST: usize = 1;
+const WITHIN: usize = 2;
+const SPIKE: usize = 3;
+
+/// Internal bin index of everything outside the window; real bin k has index k + 1, so the
+/// index of the outside stays put when an open-ended window grows.
+const OUTSIDE: u32 = 0;
+
+/// Per-neuron state of the streaming pass (one 64-byte line).
+#[derive(Clone, Copy, Debug)]
+struct NeuronState {
+    /// Time of the previous spike, ms (−∞ before the first).
+    last_ms: f64,
+    /// Whether the previous classified item was an event.
+    last_was_event: bool,
+    /// Internal bin index of the neuron's current burst marker ([`OUTSIDE`] if outside).
+    burst_bin: u32,
+    /// Counts in the window, indexed by [`EVENT`], [`BURST`], [`WITHIN`], [`SPIKE`].
+    counts: [u64; 4],
+}
+
+impl Default for NeuronState {
+    fn default() -> Self {
+        NeuronState {
+            last_ms: f64::NEG_INFINITY,
+            last_was_event: false,
+            burst_bin: OUTSIDE,
+            counts: [0; 4],
+        }
+    }
+}
+
+/// Counters as the public struct.
+fn counts_of(c: &[u64; 4]) -> SpikeCounts {
+    SpikeCounts {
+        spikes: c[SPIKE],
+        events: c[EVENT],
+        bursts: c[BURST],
+        within_burst: c[WITHIN],
+    }
+}
+
 /// The streaming classification and binning pass over one population.
 ///
 /// Feed it the population's spikes in file order with [`push`](Self::push) (any chunking), then
 /// take the result with [`finish`](Self::finish). `push` allocates only when an open-ended
-/// window or an inferred population size has to grow.
+/// window or an inferred population size has to grow. The classification is the one of
+/// [`crate::analysis::bursts::NeuronIsiState::classify`] (plasticity.md §1.1), written here without data-dependent
+/// branches: the class of a spike is close to random, and mispredicted branches would cost
+/// more than the rest of the work per spike.
 #[derive(Clone, Debug)]
 pub struct Accumulator {
     /// ISI an event must exceed, ms (threshold + tolerance).
@@ -249,9 +275,12 @@ pub struct Accumulator {
     /// Whether the number of neurons is fixed (false: grows with the node ids).
     sized: bool,
     neurons: Vec<NeuronState>,
-    bins: Vec<SpikeCounts>,
+    /// Counters per internal bin index: [`OUTSIDE`], then the window's bins.
+    bins: Vec<[u64; 4]>,
     inv_isi_bin_ms: f64,
-    isi: IsiHistogram,
+    isi_bin_ms: f64,
+    /// ISI counts per histogram bin, then the overflow count.
+    isi: Vec<u64>,
 }
 
 impl Accumulator {
@@ -274,26 +303,24 @@ impl Accumulator {
             bounded: n_bins.is_some(),
             sized: n_neurons.is_some(),
             neurons: vec![NeuronState::default(); n_neurons.unwrap_or(0)],
-            bins: vec![SpikeCounts::default(); n_bins.unwrap_or(0)],
+            bins: vec![[0; 4]; n_bins.unwrap_or(0) + 1],
             inv_isi_bin_ms: 1.0 / isi_bin_ms,
-            isi: IsiHistogram {
-                bin_ms: isi_bin_ms,
-                counts: vec![0; isi_bins],
-                overflow: 0,
-            },
+            isi_bin_ms,
+            isi: vec![0; isi_bins + 1],
         }
     }
 
     /// Classifies and bins spikes: `times_ms[i]` (ms) is a spike of node `node_ids[i]`.
     pub fn push(&mut self, times_ms: &[f64], node_ids: &[u64]) -> Result<(), StreamError> {
         let threshold = self.threshold_ms;
+        let overflow = self.isi.len() - 1;
         for (&t, &node) in times_ms.iter().zip(node_ids) {
             let i = node as usize;
             if i >= self.neurons.len() {
                 self.grow_neurons(node)?;
             }
             let n = &mut self.neurons[i];
-            let last_ms = n.isi.last_ms;
+            let last_ms = n.last_ms;
             if t < last_ms || !t.is_finite() {
                 return Err(if t.is_finite() {
                     StreamError::OutOfOrder {
@@ -305,51 +332,45 @@ impl Accumulator {
                     StreamError::NotFinite { node }
                 });
             }
-            let class = n.isi.classify(t, threshold);
             let pos = (t - self.from_ms + TIME_TOLERANCE_MS) * self.inv_bin_ms;
-            let bin = if pos < 0.0 {
-                None
-            } else if (pos as usize) < self.bins.len() {
-                Some(pos as usize)
-            } else if self.bounded {
-                None
-            } else {
+            let mut bin = (pos as usize).saturating_add(1);
+            if bin >= self.bins.len() && pos >= 0.0 && !self.bounded {
                 Self::grow_bins(&mut self.bins, pos, t)?;
-                Some(pos as usize)
+            }
+            if pos < 0.0 || bin >= self.bins.len() {
+                bin = OUTSIDE as usize;
+            }
+            // The ISI rule (bursts.rs): event iff ISI > threshold; else burst if the previous
+            // classified item was an event; else within-burst.
+            let isi = t - last_ms;
+            let is_event = isi > threshold;
+            let class = if is_event {
+                EVENT
+            } else if n.last_was_event {
+                BURST
+            } else {
+                WITHIN
             };
-            match class {
-                SpikeClass::Event => {
-                    if let Some(b) = bin {
-                        self.bins[b].events += 1;
-                        n.counts.events += 1;
-                    }
-                }
-                SpikeClass::Burst => {
-                    n.burst_bin = bin.map_or(NO_BIN, |b| b as u32);
-                    if let Some(b) = bin {
-                        self.bins[b].bursts += 1;
-                        n.counts.bursts += 1;
-                    }
-                }
-                SpikeClass::WithinBurst => {
-                    if n.burst_bin != NO_BIN {
-                        self.bins[n.burst_bin as usize].within_burst += 1;
-                        n.counts.within_burst += 1;
-                    }
-                }
+            n.last_ms = t;
+            n.last_was_event = is_event;
+            if class == BURST {
+                n.burst_bin = bin as u32;
             }
-            if let Some(b) = bin {
-                self.bins[b].spikes += 1;
-                n.counts.spikes += 1;
-                let isi = t - last_ms;
-                if isi.is_finite() {
-                    let k = ((isi + TIME_TOLERANCE_MS) * self.inv_isi_bin_ms) as usize;
-                    match self.isi.counts.get_mut(k) {
-                        Some(c) => *c += 1,
-                        None => self.isi.overflow += 1,
-                    }
-                }
-            }
+            // Within-burst spikes are credited to their burst's marker.
+            let target = if class == WITHIN {
+                n.burst_bin as usize
+            } else {
+                bin
+            };
+            self.bins[target][class] += 1;
+            self.bins[bin][SPIKE] += 1;
+            n.counts[class] += u64::from(target != OUTSIDE as usize);
+            let inside = u64::from(bin != OUTSIDE as usize);
+            n.counts[SPIKE] += inside;
+            // First spikes have an infinite ISI, which saturates to the overflow slot and is
+            // not counted.
+            let k = (((isi + TIME_TOLERANCE_MS) * self.inv_isi_bin_ms) as usize).min(overflow);
+            self.isi[k] += inside * u64::from(isi.is_finite());
         }
         Ok(())
     }
@@ -371,11 +392,11 @@ impl Accumulator {
     }
 
     #[cold]
-    fn grow_bins(bins: &mut Vec<SpikeCounts>, pos: f64, t_ms: f64) -> Result<(), StreamError> {
+    fn grow_bins(bins: &mut Vec<[u64; 4]>, pos: f64, t_ms: f64) -> Result<(), StreamError> {
         if pos >= MAX_BINS as f64 {
             return Err(StreamError::TooManyBins { t_ms });
         }
-        bins.resize(pos as usize + 1, SpikeCounts::default());
+        bins.resize(pos as usize + 2, [0; 4]);
         Ok(())
     }
 
@@ -386,13 +407,20 @@ impl Accumulator {
 
     /// Number of bins so far.
     pub fn bins(&self) -> usize {
-        self.bins.len()
+        self.bins.len() - 1
     }
 
     /// The counts per bin, per neuron, and the ISI histogram.
-    pub fn finish(self) -> (Vec<SpikeCounts>, Vec<SpikeCounts>, IsiHistogram) {
-        let neurons = self.neurons.into_iter().map(|n| n.counts).collect();
-        (self.bins, neurons, self.isi)
+    pub fn finish(mut self) -> (Vec<SpikeCounts>, Vec<SpikeCounts>, IsiHistogram) {
+        let bins = self.bins[1..].iter().map(counts_of).collect();
+        let neurons = self.neurons.iter().map(|n| counts_of(&n.counts)).collect();
+        let overflow = self.isi.pop().unwrap_or(0);
+        let isi = IsiHistogram {
+            bin_ms: self.isi_bin_ms,
+            counts: self.isi,
+            overflow,
+        };
+        (bins, neurons, isi)
     }
 }
 
