@@ -476,6 +476,32 @@ fn bad_input_is_a_clear_error_with_exit_code_2() {
     assert_eq!(j["populations"]["pyr"]["bursts"], 1);
 }
 
+/// Events and bursts per bin of `bin` steps under the online trace rule (spec/plasticity.md
+/// §1.2: event iff the 16-ms trace of earlier spikes is below e^(−1), with the detector's
+/// rounding margin), from population `pyr` of a simulator spike file (dt = 0.1 ms).
+fn trace_rule_counts(path: &Path, neurons: usize, bin: u64, bins: usize) -> (Vec<u64>, Vec<u64>) {
+    let r = burstccn::recording::sonata::SonataReader::open(path).unwrap();
+    let (times, ids) = r.read_all("pyr").unwrap();
+    let decay = (-0.1f64 / 16.0).exp();
+    let mut trace = vec![(0.0f64, 0u64, false); neurons];
+    let (mut events, mut bursts) = (vec![0; bins], vec![0; bins]);
+    for (&t, &id) in times.iter().zip(&ids) {
+        let step = (t * 10.0).round() as u64;
+        let (value, since, last_was_event) = &mut trace[id as usize];
+        let now = *value * decay.powi((step - *since) as i32);
+        let b = (step / bin) as usize;
+        if now < (-1.0f64).exp() * (1.0 - 1e-9) {
+            *last_was_event = true;
+            events[b] += 1;
+        } else if *last_was_event {
+            *last_was_event = false;
+            bursts[b] += 1;
+        }
+        (*value, *since) = (now + 1.0, step);
+    }
+    (events, bursts)
+}
+
 #[test]
 fn offline_analysis_agrees_with_the_online_monitor_of_a_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -527,6 +553,18 @@ fn offline_analysis_agrees_with_the_online_monitor_of_a_run() {
     let first = t_on.iter().position(|&x| x > 1.0 + 1e-9).unwrap();
     for (k, &time) in t_off.iter().enumerate() {
         assert!((t_on[first + k] - time).abs() < 1e-9, "bin {k}");
+    }
+    // The whole difference is the rule: the trace rule of §1.2 applied to the same spike file
+    // reproduces the online events and bursts of every bin exactly.
+    let (er_on_all, br_on_all) = (
+        read(&rec, "rates/pyr/event_rate"),
+        read(&rec, "rates/pyr/burst_rate"),
+    );
+    let (events, bursts) = trace_rule_counts(&spikes, 1000, 500, er_on_all.len());
+    for k in 0..er_on_all.len() {
+        // Rates are counts / (1000 neurons · 0.05 s).
+        assert_eq!((er_on_all[k] * 50.0).round() as u64, events[k], "bin {k}");
+        assert_eq!((br_on_all[k] * 50.0).round() as u64, bursts[k], "bin {k}");
     }
     let (rate_on, rate_off) = (read(&rec, "rates/pyr/rate"), read(&ana, "pyr/binned/rate"));
     let (er_on, er_off) = (
