@@ -255,7 +255,7 @@ fn streaming_pass_matches_a_naive_reference_in_any_chunking_and_sorting() {
     for (path, chunk) in [
         (&by_time, offline::READ_CHUNK),
         (&by_time, 4093),
-        (&by_id, 65_536),
+        (&by_id, 1 << 20),
         (&by_id, 999),
     ] {
         let opts = Options {

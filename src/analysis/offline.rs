@@ -76,7 +76,7 @@ use serde_json::{json, Value};
 use super::bursts::{IsiRule, BURST_ISI_MS, TIME_TOLERANCE_MS};
 use crate::recording::h5::{write_scalar_attr, write_str_attr};
 use crate::recording::rates::Counts;
-use crate::recording::sonata::{SonataReader, Sorting};
+use crate::recording::sonata::{SonataReader, Sorting, SPIKE_CHUNK};
 use crate::{Error, Result};
 
 /// Default time bin, ms (the 50-ms bins of P21 Fig 3).
@@ -85,8 +85,9 @@ pub const DEFAULT_BIN_MS: f64 = 50.0;
 pub const DEFAULT_ISI_BIN_MS: f64 = 0.5;
 /// Default upper edge of the ISI histogram, ms; longer ISIs go to its overflow count.
 pub const DEFAULT_ISI_MAX_MS: f64 = 200.0;
-/// Spikes per read (16 MiB of timestamps and node ids).
-pub const READ_CHUNK: usize = 1 << 20;
+/// Spikes per read: one HDF5 chunk of the simulator's spike files (1 MiB of timestamps and node
+/// ids), small enough to stay in cache between the HDF5 read and the pass.
+pub const READ_CHUNK: usize = SPIKE_CHUNK;
 /// Largest population whose size is inferred from node ids (8 GiB of per-neuron state would
 /// follow a corrupt id; larger populations need `--n-neurons`).
 pub const MAX_INFERRED_NEURONS: usize = 1 << 26;
