@@ -140,8 +140,8 @@ impl Rng {
 }
 
 /// Spikes (step, node) of `neurons` bursting neurons over `steps` steps, sorted by time then
-/// node: gaps of 1–300 ms between bursts, 1–6 spikes per burst with ISIs of 2–16.1 ms (many at
-/// exactly 16 ms).
+/// node: gaps of 1–300 ms between bursts, 1–6 spikes per burst with ISIs of 2–16.1 ms
+/// (many at exactly 16 ms).
 fn synthetic(neurons: u64, steps: u64, seed: u64) -> Vec<(u64, u64)> {
     let mut rng = Rng(seed | 1);
     let mut spikes = Vec::new();
@@ -325,6 +325,8 @@ fn file_with_several_populations() {
         "l5",
         "--population",
         "sst",
+        "-p",
+        "l5",
         "--n-neurons",
         "l5=4",
         "--to",

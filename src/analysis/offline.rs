@@ -274,9 +274,9 @@ fn counts_of(c: &[u64; 4]) -> SpikeCounts {
 /// Feed it the population's spikes in file order with [`push`](Self::push) (any chunking), then
 /// take the result with [`finish`](Self::finish). `push` allocates only when an open-ended
 /// window or an inferred population size has to grow. The classification is the one of
-/// [`crate::analysis::bursts::NeuronIsiState::classify`] (plasticity.md §1.1), written here without data-dependent
-/// branches: the class of a spike is close to random, and mispredicted branches would cost
-/// more than the rest of the work per spike.
+/// [`crate::analysis::bursts::NeuronIsiState::classify`] (plasticity.md §1.1), written here
+/// without data-dependent branches: the class of a spike is close to random, and mispredicted
+/// branches would cost more than the rest of the work per spike.
 #[derive(Clone, Debug)]
 pub struct Accumulator {
     /// ISI an event must exceed, ms (threshold + tolerance).
@@ -630,10 +630,14 @@ pub fn analyze(path: &Path, opts: &Options) -> Result<Analysis> {
             .map(|p| p.name.clone())
             .collect()
     } else {
+        let mut names: Vec<String> = Vec::with_capacity(opts.populations.len());
         for name in &opts.populations {
             reader.population(name)?;
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
         }
-        opts.populations.clone()
+        names
     };
     for name in opts.n_neurons.keys() {
         reader.population(name).map_err(|e| match e {
@@ -669,9 +673,14 @@ pub fn analyze(path: &Path, opts: &Options) -> Result<Analysis> {
             if from_ms >= to_ms {
                 return Err(Error::config(
                     &file,
-                    if opts.to_s.is_some() { "--to" } else { "--from" },
+                    if opts.to_s.is_some() {
+                        "--to"
+                    } else {
+                        "--from"
+                    },
                     format!(
-                        "the window is empty: --from {} s is not before the end {} s (from {to_source})",
+                        "the window is empty: --from {} s is not before the end {} s \
+                         (from {to_source})",
                         from_ms / 1e3,
                         to_ms / 1e3
                     ),
@@ -683,7 +692,8 @@ pub fn analyze(path: &Path, opts: &Options) -> Result<Analysis> {
                     &file,
                     "--bin-ms",
                     format!(
-                        "a {} ms bin is longer than the {window} ms window from {} s to {} s (end from {to_source})",
+                        "a {} ms bin is longer than the {window} ms window from {} s to {} s \
+                         (end from {to_source})",
                         opts.bin_ms,
                         from_ms / 1e3,
                         to_ms / 1e3

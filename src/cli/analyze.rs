@@ -96,8 +96,8 @@ pub fn analyze(args: &AnalyzeArgs) -> anyhow::Result<()> {
     }
     let spikes: u64 = analysis.populations.iter().map(|p| p.spikes_in_file).sum();
     println!(
-        "{}: {} spikes analysed in {:.2} s ({:.1} M spikes/s); window {}–{} s in {} bins of {} ms; \
-         burst ISI ≤ {} ms; results in {}",
+        "{}: {} spikes analysed in {:.2} s ({:.1} M spikes/s); window {}–{} s in {} bins of \
+         {} ms; burst ISI ≤ {} ms; results in {}",
         args.spikes.display(),
         spikes,
         elapsed,
