@@ -10,9 +10,12 @@
 //! counters) and one counter set per bin: memory is O(neurons + bins), never O(spikes). The ISI
 //! rule only needs each neuron's spikes in time order, which holds for `sorting = by_time` (what
 //! the simulator writes) and for `by_id` (runs per neuron, in time order within each), so both
-//! stream in one pass. A `none` file is accepted as long as each neuron's spikes are in time
-//! order; the order is checked spike by spike and the first violation stops the analysis with an
-//! error that says so (sorting it by time, as the simulator's writer does, fixes it).
+//! stream in one pass. A `none` population is first streamed the same way, which works whenever
+//! each neuron's spikes happen to be in time order (the order is checked spike by spike). At
+//! the first neuron out of order it is sorted externally instead, with bounded memory: runs of
+//! [`SORT_RUN`] spikes are sorted by node and time and written to a scratch directory in the
+//! system's temporary directory, then merged into the pass (with a warning). A `by_time` or
+//! `by_id` population whose spikes are out of order is an error: the file contradicts itself.
 //!
 //! # Window and bins
 //! The window is [`from`, `to`) in s: `--from` (default 0) and `--to`, else the run's duration
@@ -88,6 +91,8 @@ pub const DEFAULT_ISI_MAX_MS: f64 = 200.0;
 /// Spikes per read: one HDF5 chunk of the simulator's spike files (1 MiB of timestamps and node
 /// ids), small enough to stay in cache between the HDF5 read and the pass.
 pub const READ_CHUNK: usize = SPIKE_CHUNK;
+/// Spikes per sorted run of the external sort of unsorted populations (16 MiB in memory).
+pub const SORT_RUN: usize = 1 << 20;
 /// Largest population whose size is inferred from node ids (8 GiB of per-neuron state would
 /// follow a corrupt id; larger populations need `--n-neurons`).
 pub const MAX_INFERRED_NEURONS: usize = 1 << 26;
@@ -116,6 +121,8 @@ pub struct Options {
     pub isi_max_ms: f64,
     /// Spikes per read.
     pub chunk_len: usize,
+    /// Spikes per sorted run when an unsorted population is sorted externally.
+    pub sort_run_len: usize,
 }
 
 impl Default for Options {
@@ -130,6 +137,7 @@ impl Default for Options {
             isi_bin_ms: DEFAULT_ISI_BIN_MS,
             isi_max_ms: DEFAULT_ISI_MAX_MS,
             chunk_len: READ_CHUNK,
+            sort_run_len: SORT_RUN,
         }
     }
 }
@@ -754,19 +762,43 @@ pub fn analyze(path: &Path, opts: &Options) -> Result<Analysis> {
                 format!("population `{name}` must have at least one neuron"),
             ));
         }
-        let mut acc = Accumulator::new(
-            rule,
-            from_ms,
-            opts.bin_ms,
-            n_bins,
-            size,
-            opts.isi_bin_ms,
-            isi_bins,
-        );
-        reader.for_each_chunk(&name, opts.chunk_len, |t, ids| {
-            acc.push(t, ids)
-                .map_err(|e| stream_error(&file, &name, info.sorting, size_source, e))
-        })?;
+        let fresh = || {
+            Accumulator::new(
+                rule,
+                from_ms,
+                opts.bin_ms,
+                n_bins,
+                size,
+                opts.isi_bin_ms,
+                isi_bins,
+            )
+        };
+        let mut acc = fresh();
+        let mut failure = None;
+        let direct = reader.for_each_chunk(&name, opts.chunk_len, |t, ids| {
+            acc.push(t, ids).map_err(|e| {
+                failure = Some(e.clone());
+                stream_error(&file, &name, info.sorting, size_source, e)
+            })
+        });
+        match (direct, failure) {
+            // An unsorted population whose neurons' spikes are not in time order: sort it by
+            // node and time on disk, then run the pass on the sorted stream.
+            (Err(_), Some(StreamError::OutOfOrder { .. })) if info.sorting == Sorting::None => {
+                warnings.push(format!(
+                    "population `{name}` is unsorted (sorting = none) and its neurons' spikes \
+                     are out of time order: sorted by node and time in runs of {} spikes in {}",
+                    opts.sort_run_len.max(1),
+                    std::env::temp_dir().display()
+                ));
+                acc = fresh();
+                external_sort(&reader, &name, opts, |t, ids| {
+                    acc.push(t, ids)
+                        .map_err(|e| stream_error(&file, &name, Sorting::ById, size_source, e))
+                })?;
+            }
+            (result, _) => result?,
+        }
         if size.is_none() {
             warnings.push(format!(
                 "population `{name}`: the file does not store its size; using max node id + 1 = \
@@ -825,11 +857,6 @@ fn stream_error(
         StreamError::NodeOutOfRange { .. } => {
             format!(" (size from {size_source}; pass --n-neurons {name}=N to change it)")
         }
-        StreamError::OutOfOrder { .. } if sorting == Sorting::None => {
-            " (sorting = none): the file is unsorted, but the ISI rule needs each neuron's spikes \
-             in time order; sort the population by time and set sorting = by_time"
-                .to_owned()
-        }
         StreamError::OutOfOrder { .. } => format!(
             ", although the file says sorting = {sorting}; the ISI rule needs each neuron's spikes \
              in time order"
@@ -840,6 +867,141 @@ fn stream_error(
         file: file.to_owned(),
         message: format!("population `{name}`: {e}{remedy}"),
     }
+}
+
+/// A temporary directory removed with its contents when dropped.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn new() -> Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir =
+            std::env::temp_dir().join(format!("burstccn-sort-{}-{nanos}", std::process::id()));
+        std::fs::create_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+        Ok(ScratchDir(dir))
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        // Best effort: a leftover scratch directory in the temporary directory is harmless.
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A key ordering f64 values as `total_cmp` does, as an unsigned integer.
+fn time_key(t: f64) -> u64 {
+    let bits = t.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
+}
+
+/// One sorted run on disk during the merge.
+struct Run {
+    reader: std::io::BufReader<std::fs::File>,
+    path: PathBuf,
+}
+
+impl Run {
+    /// The next (node, time) of the run, or None at its end.
+    fn next(&mut self) -> Result<Option<(u64, f64)>> {
+        use std::io::Read;
+        let mut record = [0u8; 16];
+        match self.reader.read_exact(&mut record) {
+            Ok(()) => {
+                let (node, time) = record.split_at(8);
+                let node = u64::from_le_bytes(node.try_into().unwrap_or_default());
+                let time = f64::from_le_bytes(time.try_into().unwrap_or_default());
+                Ok(Some((node, time)))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+            Err(e) => Err(Error::io(&self.path, e)),
+        }
+    }
+}
+
+/// Feeds `sink` the spikes of population `name` sorted by node, then time, in chunks of
+/// `opts.chunk_len`, with bounded memory: runs of `opts.sort_run_len` spikes are sorted in
+/// memory and written to a scratch directory, then merged (one 8-KiB read buffer per run).
+fn external_sort(
+    reader: &SonataReader,
+    name: &str,
+    opts: &Options,
+    mut sink: impl FnMut(&[f64], &[u64]) -> Result<()>,
+) -> Result<()> {
+    let scratch = ScratchDir::new()?;
+    let run_len = opts.sort_run_len.max(1);
+    let mut paths: Vec<PathBuf> = Vec::new();
+    let mut buffer: Vec<(u64, f64)> = Vec::with_capacity(run_len.min(reader.len(name)?));
+    let mut write_run = |buffer: &mut Vec<(u64, f64)>| -> Result<()> {
+        buffer.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        let path = scratch.0.join(format!("run{}.bin", paths.len()));
+        let io = |e| Error::io(&path, e);
+        let mut out = BufWriter::new(std::fs::File::create(&path).map_err(io)?);
+        for &(node, t) in buffer.iter() {
+            out.write_all(&node.to_le_bytes()).map_err(io)?;
+            out.write_all(&t.to_le_bytes()).map_err(io)?;
+        }
+        out.flush().map_err(io)?;
+        paths.push(path);
+        buffer.clear();
+        Ok(())
+    };
+    reader.for_each_chunk(name, opts.chunk_len, |times, ids| {
+        for (&t, &node) in times.iter().zip(ids) {
+            buffer.push((node, t));
+            if buffer.len() == run_len {
+                write_run(&mut buffer)?;
+            }
+        }
+        Ok(())
+    })?;
+    if !buffer.is_empty() {
+        write_run(&mut buffer)?;
+    }
+    drop(buffer);
+
+    let mut runs = Vec::with_capacity(paths.len());
+    let mut heap = std::collections::BinaryHeap::with_capacity(paths.len());
+    for path in paths {
+        let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+        let mut run = Run {
+            reader: std::io::BufReader::new(file),
+            path,
+        };
+        if let Some((node, t)) = run.next()? {
+            heap.push(std::cmp::Reverse((
+                node,
+                time_key(t),
+                runs.len(),
+                t.to_bits(),
+            )));
+        }
+        runs.push(run);
+    }
+    let chunk = opts.chunk_len.max(1);
+    let (mut times, mut ids) = (Vec::with_capacity(chunk), Vec::with_capacity(chunk));
+    while let Some(std::cmp::Reverse((node, _, r, bits))) = heap.pop() {
+        times.push(f64::from_bits(bits));
+        ids.push(node);
+        if times.len() == chunk {
+            sink(&times, &ids)?;
+            times.clear();
+            ids.clear();
+        }
+        if let Some((node, t)) = runs[r].next()? {
+            heap.push(std::cmp::Reverse((node, time_key(t), r, t.to_bits())));
+        }
+    }
+    if !times.is_empty() {
+        sink(&times, &ids)?;
+    }
+    Ok(())
 }
 
 /// Writes a 1-D dataset with a `units` attribute.

@@ -77,7 +77,7 @@ pub fn analyze(args: &AnalyzeArgs) -> anyhow::Result<()> {
         n_neurons,
         isi_bin_ms: args.isi_bin_ms,
         isi_max_ms: args.isi_max_ms,
-        chunk_len: offline::READ_CHUNK,
+        ..Options::default()
     };
     let started = std::time::Instant::now();
     let analysis = offline::analyze(&args.spikes, &opts)?;
