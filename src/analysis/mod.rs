@@ -1,4 +1,6 @@
 //! Analysis of recorded activity: readouts computed at the end of a run, and figures.
 
+pub mod bursts;
 pub mod figures;
+pub mod offline;
 pub mod readouts;

@@ -1,5 +1,6 @@
 //! The `burstccn` command line (clap derive): one file per subcommand.
 
+pub mod analyze;
 pub mod bench;
 pub mod info;
 pub mod plot;
@@ -26,6 +27,8 @@ pub enum Command {
     Models,
     /// Time benchmark workloads at several thread counts (Markdown table for BENCHMARKS.md).
     Bench(bench::BenchArgs),
+    /// Classify the spikes of a SONATA file as events/bursts (ISI rule) and bin ER, BR and BP.
+    Analyze(analyze::AnalyzeArgs),
     /// Redraw the figures of a run directory (rates.png, correlations.png, levels.png).
     Plot(plot::PlotArgs),
     /// Train a rate model (BurstCCN, backprop, feedback alignment, Burstprop) on MNIST.
@@ -40,6 +43,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run::run(&args),
         Command::Info(args) => info::info(&args),
         Command::Bench(args) => bench::bench(&args),
+        Command::Analyze(args) => analyze::analyze(&args),
         Command::Plot(args) => plot::plot(&args),
         Command::Train(args) => burstccn::rate::cli::train(&args),
         Command::Data(args) => burstccn::rate::cli::data(&args),
