@@ -446,12 +446,6 @@ impl Builder<'_> {
             "events_only" => Transmission::EventsOnly,
             _ => Transmission::BurstsOnly,
         };
-        if transmission.filtered() && self.pops[pre].model.is_source() {
-            return Err(t.error(
-                "transmission",
-                "spike sources have no burst detector; use \"all\"",
-            ));
-        }
         let delay = if transmission.filtered() {
             if t.get("delay").is_some() {
                 return Err(t.error(
