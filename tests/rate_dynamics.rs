@@ -126,7 +126,7 @@ fn backprop_reference_is_the_gradient_of_half_squared_error() {
     };
     let h = 1e-2;
     for (k, g) in grads.iter().enumerate() {
-        for i in 0..g.len() {
+        for (i, &gi) in g.iter().enumerate() {
             net.state_mut()[k][i] += h;
             let up = loss(&mut net);
             net.state_mut()[k][i] -= 2.0 * h;
@@ -134,9 +134,8 @@ fn backprop_reference_is_the_gradient_of_half_squared_error() {
             net.state_mut()[k][i] += h;
             let numeric = (up - down) / (2.0 * h as f64);
             assert!(
-                (numeric - g[i] as f64).abs() < 1e-3 * (1.0 + numeric.abs()) + 2e-5,
-                "layer {k}, weight {i}: numeric {numeric}, backprop {}",
-                g[i]
+                (numeric - gi as f64).abs() < 1e-3 * (1.0 + numeric.abs()) + 2e-5,
+                "layer {k}, weight {i}: numeric {numeric}, backprop {gi}"
             );
         }
     }
