@@ -104,3 +104,39 @@ fn q_learning_alone_lowers_apical_and_angle_to_backprop() {
     );
     assert!(angle1 < angle0 - 10.0, "angle {angle0} -> {angle1}");
 }
+
+#[test]
+fn backprop_reference_is_the_gradient_of_half_squared_error() {
+    let mut spec = ModelSpec::burstccn(vec![6, 5, 4, 3]);
+    spec.algorithm = burstccn::rate::Algorithm::Backprop;
+    let mut net = Network::new(spec, 5, 1).unwrap();
+    let rows = 3;
+    let x = random_inputs(rows, 6, 8);
+    let t = random_inputs(rows, 3, 9);
+    net.compute_updates(&x, Some(&t), rows);
+    let grads: Vec<Vec<Real>> = (0..3).map(|k| net.grad_w_bp(k).to_vec()).collect();
+    // E = ½ Σ (e − t)² / B, in f64 from the f32 outputs.
+    let loss = |net: &mut Network| -> f64 {
+        let out = net.forward(&x, rows).to_vec();
+        out.iter()
+            .zip(&t)
+            .map(|(&e, &t)| 0.5 * ((e - t) as f64).powi(2))
+            .sum::<f64>()
+            / rows as f64
+    };
+    let h = 1e-2;
+    for (k, g) in grads.iter().enumerate() {
+        for (i, &gi) in g.iter().enumerate() {
+            net.state_mut()[k][i] += h;
+            let up = loss(&mut net);
+            net.state_mut()[k][i] -= 2.0 * h;
+            let down = loss(&mut net);
+            net.state_mut()[k][i] += h;
+            let numeric = (up - down) / (2.0 * h as f64);
+            assert!(
+                (numeric - gi as f64).abs() < 1e-3 * (1.0 + numeric.abs()) + 2e-5,
+                "layer {k}, weight {i}: numeric {numeric}, backprop {gi}"
+            );
+        }
+    }
+}
