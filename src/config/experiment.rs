@@ -49,6 +49,30 @@ pub struct RecordSpec {
     /// Populations with binned rates.
     pub rates: Vec<usize>,
     pub traces: Vec<TraceSpec>,
+    /// Short-term-plasticity state (x, u) of presynaptic neurons of a projection.
+    pub stp: Vec<StpTraceSpec>,
+}
+
+/// The STP state of selected presynaptic neurons of a projection, sampled at an interval.
+#[derive(Clone, Debug)]
+pub struct StpTraceSpec {
+    pub projection: usize,
+    pub neurons: Vec<u32>,
+    pub interval_steps: u64,
+}
+
+/// A list of neuron indices below `size` under `key`.
+fn neuron_list(t: &ParamTable, key: &str, size: usize) -> Result<Vec<u32>> {
+    let list = t
+        .get(key)
+        .and_then(|v| v.as_array())
+        .ok_or_else(|| t.error(key, "expected a list of neuron indices"))?;
+    list.iter()
+        .map(|x| match x.as_integer() {
+            Some(i) if i >= 0 && (i as usize) < size => Ok(i as u32),
+            _ => Err(t.error(key, format!("{x} is not an index in 0..{size}"))),
+        })
+        .collect()
 }
 
 /// A validated experiment.
@@ -620,22 +644,8 @@ impl Builder<'_> {
         };
         let neurons = match t.get("neurons") {
             None => None,
-            Some(v) => {
-                let mut ids = Vec::new();
-                for x in v
-                    .as_array()
-                    .ok_or_else(|| t.error("neurons", "expected a list of neuron indices"))?
-                {
-                    match x.as_integer() {
-                        Some(i) if i >= 0 && (i as usize) < pop.size => ids.push(i as u32),
-                        _ => {
-                            return Err(t.error(
-                                "neurons",
-                                format!("{x} is not an index in 0..{}", pop.size),
-                            ))
-                        }
-                    }
-                }
+            Some(_) => {
+                let mut ids = neuron_list(&t, "neurons", pop.size)?;
                 ids.sort_unstable();
                 ids.dedup();
                 Some(ids)
@@ -876,22 +886,7 @@ impl Builder<'_> {
                     })?;
                     variables.push((n.to_string(), idx));
                 }
-                let mut ids = Vec::new();
-                for x in tt
-                    .get("neurons")
-                    .and_then(|v| v.as_array())
-                    .ok_or_else(|| tt.error("neurons", "expected a list of neuron indices"))?
-                {
-                    match x.as_integer() {
-                        Some(k) if k >= 0 && (k as usize) < pop.size => ids.push(k as u32),
-                        _ => {
-                            return Err(tt.error(
-                                "neurons",
-                                format!("{x} is not an index in 0..{}", pop.size),
-                            ))
-                        }
-                    }
-                }
+                let ids = neuron_list(&tt, "neurons", pop.size)?;
                 let interval = tt.quantity("interval", Dim::Time, Some(self.dt))?;
                 require_non_negative(&tt, "interval", interval, true)?;
                 let interval_steps = self.steps(&tt, "interval", interval)? as u64;
@@ -904,12 +899,47 @@ impl Builder<'_> {
                 });
             }
         }
+        let mut stp = Vec::new();
+        if let Some(v) = t.get("stp") {
+            let arr = v.as_array().ok_or_else(|| {
+                t.error("stp", "expected an array of tables, written [[record.stp]]")
+            })?;
+            for (i, item) in arr.iter().enumerate() {
+                let st = sub_table(self.file, &format!("record.stp[{i}]"), item)?;
+                let name = st.string("projection", None)?;
+                let k = self
+                    .projections
+                    .iter()
+                    .position(|p| p.0.name == name)
+                    .ok_or_else(|| {
+                        st.error("projection", format!("no projection is called \"{name}\""))
+                    })?;
+                if self.projections[k].1.is_none() {
+                    return Err(st.error(
+                        "projection",
+                        format!("\"{name}\" has no short-term plasticity"),
+                    ));
+                }
+                let pre = self.projections[k].0.pre;
+                let neurons = neuron_list(&st, "neurons", self.pops[pre].size)?;
+                let interval = st.quantity("interval", Dim::Time, Some(self.dt))?;
+                require_non_negative(&st, "interval", interval, true)?;
+                let interval_steps = self.steps(&st, "interval", interval)? as u64;
+                st.finish()?;
+                stp.push(StpTraceSpec {
+                    projection: k,
+                    neurons,
+                    interval_steps,
+                });
+            }
+        }
         t.finish()?;
         Ok(RecordSpec {
             spikes,
             rate_bin,
             rates,
             traces,
+            stp,
         })
     }
 }

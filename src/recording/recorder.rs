@@ -6,7 +6,7 @@
 use super::h5::{ensure_group, write_str_attr, AppendColumn, AppendTable, DEFAULT_CHUNK_LEN};
 use super::rates::{Counts, RateBinner};
 use super::sonata::SonataWriter;
-use crate::config::experiment::{RecordSpec, TraceSpec};
+use crate::config::experiment::{RecordSpec, StpTraceSpec, TraceSpec};
 use crate::engine::Network;
 use crate::error::{Error, Result};
 use crate::neurons::CHUNK;
@@ -33,6 +33,17 @@ struct WeightRecord {
     sum: AppendColumn<f64>,
 }
 
+/// Short-term-plasticity state (x, u) of presynaptic neurons of a projection.
+struct StpRecord {
+    spec: StpTraceSpec,
+    group: usize,
+    time: AppendColumn<f64>,
+    x: AppendTable<Real>,
+    u: AppendTable<Real>,
+    row_x: Vec<Real>,
+    row_u: Vec<Real>,
+}
+
 struct TraceRecord {
     spec: TraceSpec,
     time: AppendColumn<f64>,
@@ -53,6 +64,7 @@ pub struct Recorder {
     weights: Vec<WeightRecord>,
     bin_steps: u64,
     traces: Vec<TraceRecord>,
+    stp: Vec<StpRecord>,
     bin_seconds: f64,
     /// First step counted in `totals`.
     start_step: u64,
@@ -149,6 +161,36 @@ impl Recorder {
                 row: vec![0.0; spec.neurons.len()],
             });
         }
+        let mut stp = Vec::new();
+        for spec in &record.stp {
+            let proj = &net.projections[spec.projection];
+            let group = proj.spec.stp.expect("validated: the projection has STP");
+            let g = ensure_group(&file, &format!("stp/{}", proj.spec.name))?;
+            let ids: Vec<u64> = spec.neurons.iter().map(|&i| i as u64).collect();
+            let mut node_ids = AppendColumn::<u64>::create(&g, "node_ids", ids.len().max(1))?;
+            node_ids.extend(&ids)?;
+            node_ids.close()?;
+            let time = AppendColumn::create(&g, "time", DEFAULT_CHUNK_LEN)?;
+            write_str_attr(time.dataset(), "units", "s")?;
+            let rows = (DEFAULT_CHUNK_LEN / ids.len().max(1)).max(16);
+            let x = AppendTable::create(&g, "x", ids.len(), rows)?;
+            write_str_attr(
+                x.dataset(),
+                "meaning",
+                "available resources, after the step",
+            )?;
+            let u = AppendTable::create(&g, "u", ids.len(), rows)?;
+            write_str_attr(u.dataset(), "meaning", "utilisation, after the step")?;
+            stp.push(StpRecord {
+                spec: spec.clone(),
+                group,
+                time,
+                x,
+                u,
+                row_x: vec![0.0; ids.len()],
+                row_u: vec![0.0; ids.len()],
+            });
+        }
         Ok(Recorder {
             dt: net.dt,
             spikes,
@@ -164,6 +206,7 @@ impl Recorder {
             weights,
             bin_steps,
             traces,
+            stp,
             bin_seconds: record.rate_bin,
             start_step: (summary_start / net.dt).round() as u64,
             totals: vec![Counts::default(); net.populations.len()],
@@ -246,6 +289,20 @@ impl Recorder {
                 table.push_row(&tr.row)?;
             }
         }
+        for r in &mut self.stp {
+            if n % r.spec.interval_steps != 0 {
+                continue;
+            }
+            r.time.push((n + 1) as f64 * self.dt)?;
+            let state = &net.stp[r.group].state;
+            for ((x, u), &i) in r.row_x.iter_mut().zip(&mut r.row_u).zip(&r.spec.neurons) {
+                // The state after this step's jumps and recovery, i.e. at the start of the next.
+                let (sx, su) = state.at(i as usize, n + 1);
+                (*x, *u) = (sx as Real, su as Real);
+            }
+            r.x.push_row(&r.row_x)?;
+            r.u.push_row(&r.row_u)?;
+        }
         Ok(())
     }
 
@@ -256,6 +313,7 @@ impl Recorder {
             rates,
             weights,
             traces,
+            stp,
             error,
             ..
         } = self;
@@ -279,6 +337,9 @@ impl Recorder {
             for table in t.tables {
                 result = result.and(table.close());
             }
+        }
+        for r in stp {
+            result = result.and(r.time.close()).and(r.x.close()).and(r.u.close());
         }
         match error {
             Some(e) => Err(e),
