@@ -69,6 +69,13 @@ impl Dim {
 
 /// Parses `text` ("−70 mV", "1e-3 s", "200pA") as a quantity of dimension `dim`, returning SI.
 /// The error string says what was expected; callers add file and key.
+///
+/// ```
+/// use burstccn::config::units::{parse_quantity, Dim};
+/// assert_eq!(parse_quantity("0.8 ms", Dim::Time), Ok(0.8e-3));
+/// assert!((parse_quantity("-70 mV", Dim::Voltage).unwrap() + 0.070).abs() < 1e-15);
+/// assert!(parse_quantity("5 Hz", Dim::Time).unwrap_err().contains("expected a time"));
+/// ```
 pub fn parse_quantity(text: &str, dim: Dim) -> std::result::Result<f64, String> {
     let t = text.trim().replace('\u{2212}', "-");
     // The unit starts at the first letter that is not an exponent marker ("1e-3 s").
