@@ -3,11 +3,13 @@
 //! the curves of every `levels` readout. `burstccn plot RUN_DIR` redraws them.
 
 use super::readouts::{Readout, Signal};
+use crate::analysis::bursts::{IsiRule, NeuronIsiState, SpikeClass};
 use crate::config::Experiment;
 use crate::error::{Error, Result};
 use crate::neurons::Compartment;
 use crate::plot::{save_png, Figure, Panel, Series};
 use crate::recording::h5::read_column;
+use crate::recording::sonata::SonataReader;
 use std::path::{Path, PathBuf};
 
 /// Draws every figure of the run in `dir` (which holds `recordings.h5`); returns the files written.
@@ -65,6 +67,10 @@ pub fn plot_run(dir: &Path, exp: &Experiment) -> Result<Vec<PathBuf>> {
             },
             &file,
         )?;
+        written.push(file);
+    }
+
+    if let Some(file) = raster(dir, exp)? {
         written.push(file);
     }
 
@@ -157,6 +163,66 @@ pub fn plot_run(dir: &Path, exp: &Experiment) -> Result<Vec<PathBuf>> {
         written.push(file);
     }
     Ok(written)
+}
+
+/// Neurons per population shown in the raster.
+const RASTER_NEURONS: u64 = 50;
+/// Longest stretch of time shown in the raster (the end of the run), s.
+const RASTER_SECONDS: f64 = 4.0;
+
+/// `raster.png`: the first neurons of every recorded population over the end of the run, with
+/// events and the later spikes of bursts (offline ISI rule, spec/plasticity.md §1.1) coloured
+/// differently. Streams the spike file; `None` when no spikes were recorded.
+fn raster(dir: &Path, exp: &Experiment) -> Result<Option<PathBuf>> {
+    if exp.record.spikes.is_empty() {
+        return Ok(None);
+    }
+    let reader = SonataReader::open(&dir.join("spikes.h5"))?;
+    let from_ms = (exp.duration - RASTER_SECONDS).max(0.0) * 1e3;
+    let threshold = IsiRule::default().effective_ms();
+    let mut panels = Vec::new();
+    for &p in &exp.record.spikes {
+        let name = &exp.network.populations[p].name;
+        let mut states = vec![NeuronIsiState::default(); RASTER_NEURONS as usize];
+        let (mut events, mut in_bursts) = (Vec::new(), Vec::new());
+        reader.for_each_chunk(name, 1 << 16, |times, ids| {
+            for (&t, &i) in times.iter().zip(ids) {
+                if i >= RASTER_NEURONS {
+                    continue;
+                }
+                // Classify from the start so the first shown spikes know their predecessors.
+                let class = states[i as usize].classify(t, threshold);
+                if t >= from_ms {
+                    let point = (t / 1e3, i as f64);
+                    match class {
+                        SpikeClass::Event => events.push(point),
+                        SpikeClass::Burst | SpikeClass::WithinBurst => in_bursts.push(point),
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        panels.push(Panel {
+            title: format!("{name}: first {RASTER_NEURONS} neurons"),
+            x_label: "time (s)".into(),
+            y_label: "neuron".into(),
+            series: vec![
+                Series::new("event (isolated or first spike)", events).points(2),
+                Series::new("later spikes of a burst", in_bursts).points(2),
+            ],
+        });
+    }
+    let file = dir.join("raster.png");
+    save_png(
+        &Figure {
+            title: Some(format!("{}: spikes (ISI < 16 ms makes a burst)", exp.name)),
+            panels,
+            columns: 1,
+            panel_size: (1100, 320),
+        },
+        &file,
+    )?;
+    Ok(Some(file))
 }
 
 fn label(s: &Signal) -> String {
