@@ -172,4 +172,11 @@ fn run_directory_holds_sonata_spikes_rates_traces_and_config() {
         config.contains("duration_s = 0.5"),
         "config.toml holds the resolved values"
     );
+    for png in ["rates.png", "raster.png"] {
+        let bytes = std::fs::read(dir.path().join(png)).unwrap();
+        assert!(
+            bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+            "{png} is a drawn PNG"
+        );
+    }
 }
