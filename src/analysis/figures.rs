@@ -165,6 +165,74 @@ pub fn plot_run(dir: &Path, exp: &Experiment) -> Result<Vec<PathBuf>> {
     Ok(written)
 }
 
+/// `seeds.png` in `out`: the binned rates of every rated population, mean ± 2 SD across the
+/// runs in `dirs` (the published figure's bands), event rate and burst probability for
+/// populations with a dendrite, firing rate for the others.
+pub fn plot_seeds(out: &Path, dirs: &[PathBuf], exp: &Experiment) -> Result<PathBuf> {
+    let files = dirs
+        .iter()
+        .map(|d| {
+            let path = d.join("recordings.h5");
+            hdf5::File::open(&path).map_err(|e| Error::hdf5(&path, e))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut panels = Vec::new();
+    for &p in &exp.record.rates {
+        let pop = &exp.network.populations[p];
+        let name = &pop.name;
+        let t = read_column(&files[0], &format!("rates/{name}/time"))?;
+        let band = |column: &str, scale: f64| -> Result<Series> {
+            let runs = files
+                .iter()
+                .map(|f| read_column(f, &format!("rates/{name}/{column}")))
+                .collect::<Result<Vec<_>>>()?;
+            let (mut points, mut widths) = (Vec::new(), Vec::new());
+            for (i, &ti) in t.iter().enumerate() {
+                let values: Vec<f64> = runs
+                    .iter()
+                    .filter_map(|r| r.get(i).map(|v| v * scale))
+                    .collect();
+                let (m, sd) = crate::analysis::readouts::mean_sd(&values);
+                points.push((ti, m));
+                widths.push(2.0 * sd);
+            }
+            Ok(Series::new(format!("mean ± 2 SD, {} seeds", runs.len()), points).with_band(widths))
+        };
+        if pop.model.compartments().contains(&Compartment::Dendrite) {
+            panels.push(Panel {
+                title: format!("{name}: event rate"),
+                x_label: "time (s)".into(),
+                y_label: "ER (Hz)".into(),
+                series: vec![band("event_rate", 1.0)?],
+            });
+            panels.push(Panel {
+                title: format!("{name}: burst probability"),
+                x_label: "time (s)".into(),
+                y_label: "BP (%)".into(),
+                series: vec![band("burst_probability", 100.0)?],
+            });
+        } else {
+            panels.push(Panel {
+                title: format!("{name}: firing rate"),
+                x_label: "time (s)".into(),
+                y_label: "rate (Hz)".into(),
+                series: vec![band("rate", 1.0)?],
+            });
+        }
+    }
+    let file = out.join("seeds.png");
+    save_png(
+        &Figure {
+            title: Some(format!("{}: across seeds", exp.name)),
+            panels,
+            columns: 2,
+            ..Figure::default()
+        },
+        &file,
+    )?;
+    Ok(file)
+}
+
 /// Neurons per population shown in the raster.
 const RASTER_NEURONS: u64 = 50;
 /// Longest stretch of time shown in the raster (the end of the run), s.

@@ -107,6 +107,22 @@ pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
     sab / (saa * sbb).sqrt()
 }
 
+/// Mean and sample SD of the finite values (SD 0 for one value; NaN for none).
+pub fn mean_sd(v: &[f64]) -> (f64, f64) {
+    let f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if f.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let n = f.len() as f64;
+    let m = f.iter().sum::<f64>() / n;
+    let var = if f.len() > 1 {
+        f.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (m, var.sqrt())
+}
+
 /// Mean of the finite values.
 fn mean(x: impl Iterator<Item = f64>) -> f64 {
     let (s, n) = x
@@ -300,6 +316,14 @@ mod tests {
             .collect();
         assert!(pearson(&s, &k).abs() < 1e-9);
         assert!(pearson(&[1.0, f64::NAN], &[2.0, 3.0]).is_nan());
+    }
+
+    #[test]
+    fn mean_and_sd_skip_nan() {
+        let (m, sd) = mean_sd(&[1.0, 2.0, 3.0, f64::NAN]);
+        assert!((m - 2.0).abs() < 1e-12 && (sd - 1.0).abs() < 1e-12);
+        assert_eq!(mean_sd(&[4.0]), (4.0, 0.0));
+        assert!(mean_sd(&[]).0.is_nan());
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod info;
 pub mod plot;
 pub mod run;
+pub mod seeds;
 
 use clap::{Parser, Subcommand};
 
