@@ -199,18 +199,21 @@ pub fn plot_seeds(out: &Path, dirs: &[PathBuf], exp: &Experiment) -> Result<Path
             Ok(Series::new(format!("mean ± 2 SD, {} seeds", runs.len()), points).with_band(widths))
         };
         if pop.model.compartments().contains(&Compartment::Dendrite) {
-            panels.push(Panel {
-                title: format!("{name}: event rate"),
-                x_label: "time (s)".into(),
-                y_label: "ER (Hz)".into(),
-                series: vec![band("event_rate", 1.0)?],
-            });
-            panels.push(Panel {
-                title: format!("{name}: burst probability"),
-                x_label: "time (s)".into(),
-                y_label: "BP (%)".into(),
-                series: vec![band("burst_probability", 100.0)?],
-            });
+            // As in [P21] Fig 3: ER against the somatic signal, BP against the dendritic one.
+            for (column, label, scale, compartment) in [
+                ("event_rate", "ER (Hz)", 1.0, Compartment::Soma),
+                ("burst_probability", "BP (%)", 100.0, Compartment::Dendrite),
+            ] {
+                let mean = band(column, scale)?;
+                let mut series = signals(exp, p, compartment, &mean);
+                series.insert(0, mean);
+                panels.push(Panel {
+                    title: format!("{name}: {}", label.split(' ').next().unwrap_or(label)),
+                    x_label: "time (s)".into(),
+                    y_label: label.into(),
+                    series,
+                });
+            }
         } else {
             panels.push(Panel {
                 title: format!("{name}: firing rate"),
@@ -231,6 +234,44 @@ pub fn plot_seeds(out: &Path, dirs: &[PathBuf], exp: &Experiment) -> Result<Path
         &file,
     )?;
     Ok(file)
+}
+
+/// The named time-varying inputs into `compartment` of population `p`, rescaled onto the axis
+/// of `data` (its mean ± 2 SD over the input's span spans the input's ± amplitude).
+fn signals(exp: &Experiment, p: usize, compartment: Compartment, data: &Series) -> Vec<Series> {
+    let mut out = Vec::new();
+    for (name, &k) in &exp.input_injectors {
+        let inj = &exp.network.injectors[k];
+        if inj.population != p || inj.compartment != compartment {
+            continue;
+        }
+        // The bins' own times alias a fast signal; draw it on a grid ten times finer.
+        let (t0, t1) = match (data.points.first(), data.points.last()) {
+            (Some(a), Some(b)) if data.points.len() > 1 => (a.0, b.0),
+            _ => continue,
+        };
+        let step = (t1 - t0) / (data.points.len() - 1) as f64 / 10.0;
+        let grid = (0..=(10 * (data.points.len() - 1))).map(|k| t0 + k as f64 * step);
+        let values: Vec<(f64, f64)> = grid.map(|t| (t, inj.waveform.at(t))).collect();
+        let peak = values.iter().map(|v| v.1.abs()).fold(0.0, f64::max);
+        let active: Vec<f64> = data
+            .points
+            .iter()
+            .filter(|&&(t, _)| inj.waveform.at(t) != 0.0)
+            .map(|d| d.1)
+            .collect();
+        if peak == 0.0 || active.len() < 2 {
+            continue;
+        }
+        let (m, sd) = crate::analysis::readouts::mean_sd(&active);
+        let points = values
+            .iter()
+            .filter(|v| v.1 != 0.0)
+            .map(|&(t, i)| (t, m + 2.0 * sd * i / peak))
+            .collect();
+        out.push(Series::new(format!("input {name} (rescaled)"), points));
+    }
+    out
 }
 
 /// Neurons per population shown in the raster.

@@ -93,6 +93,8 @@ pub struct Experiment {
     pub readouts: Vec<(String, Readout)>,
     /// Named inputs (`name` key of `[[inputs]]`), for readouts.
     pub input_names: BTreeMap<String, Waveform>,
+    /// Index in `network.injectors` of every named input, for figures.
+    pub input_injectors: BTreeMap<String, usize>,
     /// The resolved raw table (after `--set`), written to the run directory as config.toml.
     pub resolved: toml::Table,
 }
@@ -152,6 +154,7 @@ pub fn parse(file: &str, dir: Option<&Path>, text: &str, sets: &[String]) -> Res
     }
     let mut injectors = Vec::new();
     let mut input_names = BTreeMap::new();
+    let mut input_injectors = BTreeMap::new();
     if let Some(list) = top.get("inputs") {
         let list = list.as_array().ok_or_else(|| {
             top.error("inputs", "expected an array of tables, written [[inputs]]")
@@ -170,6 +173,7 @@ pub fn parse(file: &str, dir: Option<&Path>, text: &str, sets: &[String]) -> Res
                         format!("\"{name}\" names two inputs"),
                     ));
                 }
+                input_injectors.insert(name, injectors.len());
             }
             injectors.push(inj);
         }
@@ -216,6 +220,7 @@ pub fn parse(file: &str, dir: Option<&Path>, text: &str, sets: &[String]) -> Res
         summary_start,
         readouts,
         input_names,
+        input_injectors,
         resolved: raw,
     })
 }
