@@ -49,6 +49,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         sets.push(format!("seed={seed}"));
     }
     let exp = config::load(&args.experiment, &sets)?;
+    if exp.protocol.is_some() {
+        anyhow::bail!(burstccn::Error::config(
+            args.experiment.display().to_string(),
+            "protocol",
+            "this experiment has a [protocol]; run it with `burstccn learn`"
+        ));
+    }
     let out = args
         .out
         .clone()

@@ -16,6 +16,7 @@ use super::units::{require_non_negative, Dim, ParamTable};
 use crate::analysis::readouts::{RateColumn, Readout, Signal};
 use crate::engine::{NetworkSpec, PopulationSpec};
 use crate::error::{Error, Result};
+use crate::experiment::Protocol;
 use crate::inputs::current::{Injector, Waveform};
 use crate::inputs::poisson_drive::PoissonDrive;
 use crate::neurons::{model_kind, Compartment, Receptor, MODELS};
@@ -69,6 +70,8 @@ pub struct Experiment {
     pub readouts: Vec<(String, Readout)>,
     /// Named inputs (`name` key of `[[inputs]]`), for readouts.
     pub input_names: BTreeMap<String, Waveform>,
+    /// The learning protocol (`[protocol]`), run by `burstccn learn`; it sets `duration`.
+    pub protocol: Option<Protocol>,
     /// The resolved raw table (after `--set`), written to the run directory as config.toml.
     pub resolved: toml::Table,
 }
@@ -94,7 +97,20 @@ pub fn parse(file: &str, dir: Option<&Path>, text: &str, sets: &[String]) -> Res
         });
     let name = top.string("name", Some(&default_name))?;
     let description = top.string("description", Some(""))?;
-    let duration = top.number("duration_s", None)?;
+    // A protocol sets the duration itself (crate::experiment::protocol).
+    let protocol_value = top.get("protocol");
+    if protocol_value.is_some() && top.get("duration_s").is_some() {
+        return Err(top.error(
+            "duration_s",
+            "the [protocol] sets the duration; remove duration_s",
+        ));
+    }
+    // Read by `burstccn learn --quick` (crate::experiment::quick_sets).
+    top.get("quick");
+    let mut duration = match protocol_value {
+        Some(_) => f64::INFINITY,
+        None => top.number("duration_s", None)?,
+    };
     if duration <= 0.0 || duration.is_nan() {
         return Err(top.error(
             "duration_s",
@@ -151,6 +167,14 @@ pub fn parse(file: &str, dir: Option<&Path>, text: &str, sets: &[String]) -> Res
         }
     }
     let record = b.record(top.get("record"))?;
+    let protocol = match protocol_value {
+        None => None,
+        Some(v) => {
+            let p = Protocol::parse(file, v, &b.pops, &b.projections, dt, record.rate_bin)?;
+            duration = p.total_steps() as f64 * dt;
+            Some(p)
+        }
+    };
     let mut readouts = Vec::new();
     for (rname, value) in table_of(&top, "readouts")? {
         let r = b.readout(rname, value, duration, &record, &input_names)?;
@@ -192,6 +216,7 @@ pub fn parse(file: &str, dir: Option<&Path>, text: &str, sets: &[String]) -> Res
         summary_start,
         readouts,
         input_names,
+        protocol,
         resolved: raw,
     })
 }
@@ -654,6 +679,7 @@ impl Builder<'_> {
                 compartment,
                 waveform,
                 neurons,
+                per_neuron: None,
             },
             name,
         ))

@@ -1,0 +1,223 @@
+//! `burstccn learn`: run an experiment with a `[protocol]` (spec/experiments.md §5), for one
+//! seed or several, at full scale or at the `[quick]` scale.
+
+use super::run::interrupt_flag;
+use anyhow::{bail, Context};
+use burstccn::config;
+use burstccn::engine::runner::RunOptions;
+use burstccn::experiment::{self, XorSummary};
+use clap::Args;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Arguments of `burstccn learn`.
+#[derive(Args, Debug)]
+pub struct LearnArgs {
+    /// Experiment file (TOML) with a [protocol] table.
+    pub experiment: PathBuf,
+    /// Run directory [default: output/<experiment name>]; with several seeds, one
+    /// sub-directory seed<N> per seed and seeds.json across seeds.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Seeds: one (3), an inclusive range (1..5) or a list (1,4,7) [default: the file's seed].
+    #[arg(long, value_name = "SEEDS")]
+    pub seeds: Option<String>,
+    /// Apply the file's [quick] table (fewer epochs, shorter examples) before --set.
+    #[arg(long)]
+    pub quick: bool,
+    /// Worker threads [default: one per core].
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Edit the experiment before validation, e.g. --set protocol.epochs=20 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Replace existing run directories.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Parses `--seeds`: "3", "1..5" (inclusive) or "1,4,7".
+pub fn parse_seeds(text: &str) -> burstccn::Result<Vec<u64>> {
+    let bad = || {
+        burstccn::Error::config(
+            "--seeds",
+            format!("--seeds {text}"),
+            "expected a seed (3), an increasing inclusive range (1..5) or a list (1,4,7)",
+        )
+    };
+    let number = |s: &str| s.trim().parse::<u64>().map_err(|_| bad());
+    let seeds: Vec<u64> = match text.split_once("..") {
+        Some((a, b)) => {
+            let (a, b) = (number(a)?, number(b)?);
+            if b < a {
+                return Err(bad());
+            }
+            (a..=b).collect()
+        }
+        None => text
+            .split(',')
+            .map(number)
+            .collect::<burstccn::Result<_>>()?,
+    };
+    Ok(seeds)
+}
+
+/// One seed's line of seeds.json.
+#[derive(Serialize)]
+struct SeedResult {
+    seed: u64,
+    dir: PathBuf,
+    wall_s: f64,
+    speed: f64,
+    xor: XorSummary,
+}
+
+/// The figures across seeds, written as seeds.json.
+#[derive(Serialize)]
+struct AcrossSeeds {
+    experiment: String,
+    quick: bool,
+    seeds: usize,
+    solved: usize,
+    /// Epochs to solve of the seeds that solved it.
+    epochs_to_solve: Vec<u64>,
+    /// Mean and SD of the post-test output event rate per example across seeds, Hz.
+    post_rates_hz: BTreeMap<String, (f64, f64)>,
+    runs: Vec<SeedResult>,
+}
+
+fn mean_sd(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    (m, var.sqrt())
+}
+
+/// Runs `burstccn learn`.
+pub fn learn(args: &LearnArgs) -> anyhow::Result<()> {
+    let file = args.experiment.display().to_string();
+    let text = std::fs::read_to_string(&args.experiment)
+        .map_err(|e| burstccn::Error::io(&args.experiment, e))?;
+    let raw: toml::Table = toml::from_str(&text).map_err(|e| burstccn::Error::Parse {
+        file: file.clone(),
+        message: format!("not valid TOML: {}", e.to_string().trim()),
+    })?;
+    let mut sets = if args.quick {
+        experiment::quick_sets(&file, &raw)?
+    } else {
+        Vec::new()
+    };
+    sets.extend(args.sets.iter().cloned());
+    let seeds = match &args.seeds {
+        Some(s) => Some(parse_seeds(s)?),
+        None => None,
+    };
+    // Validate once before any run starts, so a typo fails fast.
+    let first = config::load(&args.experiment, &sets)?;
+    if first.protocol.is_none() {
+        bail!(burstccn::Error::config(
+            file,
+            "protocol",
+            "this experiment has no [protocol]; run it with `burstccn run`"
+        ));
+    }
+    let base = args.out.clone().unwrap_or_else(|| {
+        let name = if args.quick {
+            format!("{}_quick", first.name)
+        } else {
+            first.name.clone()
+        };
+        PathBuf::from("output").join(name)
+    });
+    let flag = interrupt_flag();
+    let seed_list = seeds.clone().unwrap_or_else(|| vec![first.seed]);
+    let mut runs = Vec::new();
+    for &seed in &seed_list {
+        let mut s = sets.clone();
+        s.push(format!("seed={seed}"));
+        let exp = config::load(&args.experiment, &s)?;
+        let protocol = exp.protocol.as_ref().expect("validated above");
+        let out = match &seeds {
+            Some(_) => base.join(format!("seed{seed}")),
+            None => base.clone(),
+        };
+        let opts = RunOptions {
+            out: out.clone(),
+            threads: args.threads,
+            force: args.force,
+            progress: !args.quiet,
+        };
+        let t0 = std::time::Instant::now();
+        let xor = experiment::protocol::run(&exp, protocol, &opts, &flag)
+            .with_context(|| format!("running {} (seed {seed})", args.experiment.display()))?;
+        let wall_s = t0.elapsed().as_secs_f64();
+        let simulated = protocol.total_steps() as f64 * exp.network.dt;
+        print_seed(seed, &out, &xor, simulated, wall_s);
+        runs.push(SeedResult {
+            seed,
+            dir: out,
+            wall_s,
+            speed: simulated / wall_s.max(1e-9),
+            xor,
+        });
+    }
+    if seeds.is_some() {
+        write_across(&base, &first.name, args.quick, runs)?;
+    }
+    Ok(())
+}
+
+fn print_seed(seed: u64, out: &Path, xor: &XorSummary, simulated: f64, wall_s: f64) {
+    let rates = |m: &BTreeMap<String, f64>| {
+        m.iter()
+            .map(|(k, v)| format!("{k} {v:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "seed {seed}: solved {} (epochs to solve {}); {simulated:.0} s simulated in {wall_s:.0} s ({:.1}× real time); results in {}",
+        xor.solved,
+        xor.epochs_to_solve.map_or("-".into(), |e| e.to_string()),
+        simulated / wall_s.max(1e-9),
+        out.display()
+    );
+    if !xor.pre_rates_hz.is_empty() {
+        println!("  pre-test output ER (Hz):  {}", rates(&xor.pre_rates_hz));
+    }
+    if !xor.post_rates_hz.is_empty() {
+        println!("  post-test output ER (Hz): {}", rates(&xor.post_rates_hz));
+    }
+    if let (Some(a), Some(b)) = (xor.cost_first10_mean, xor.cost_last50_mean) {
+        println!("  epoch cost: first 10 mean {a:.3}, last 50 mean {b:.3}");
+    }
+}
+
+fn write_across(base: &Path, name: &str, quick: bool, runs: Vec<SeedResult>) -> anyhow::Result<()> {
+    let mut post: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for r in &runs {
+        for (k, v) in &r.xor.post_rates_hz {
+            post.entry(k.clone()).or_default().push(*v);
+        }
+    }
+    let across = AcrossSeeds {
+        experiment: name.to_string(),
+        quick,
+        seeds: runs.len(),
+        solved: runs.iter().filter(|r| r.xor.solved).count(),
+        epochs_to_solve: runs.iter().filter_map(|r| r.xor.epochs_to_solve).collect(),
+        post_rates_hz: post.iter().map(|(k, v)| (k.clone(), mean_sd(v))).collect(),
+        runs,
+    };
+    println!(
+        "{name}: solved in {} of {} seeds; epochs to solve {:?}",
+        across.solved, across.seeds, across.epochs_to_solve
+    );
+    let path = base.join("seeds.json");
+    let text = serde_json::to_string_pretty(&across)?;
+    std::fs::write(&path, text + "\n").map_err(|e| burstccn::Error::io(&path, e))?;
+    Ok(())
+}
