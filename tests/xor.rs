@@ -418,3 +418,84 @@ fn bad_protocols_give_clear_errors() {
     );
     fails_with(&["run"], None, &["protocol", "burstccn learn"]);
 }
+
+#[test]
+fn shipped_experiments_validate_at_full_and_quick_scale() {
+    for (file, phases) in [
+        (TWO_PHASE, 2),
+        ("experiments/xor_burstccn_single_phase.toml", 1),
+        ("experiments/xor_burstprop_single_phase.toml", 1),
+    ] {
+        let path = root().join(file);
+        let full = config::load(&path, &[]).unwrap();
+        assert!((full.duration - 16070.0).abs() < 1e-6, "{file}: 16 070 s");
+        let p = full.protocol.as_ref().unwrap();
+        assert_eq!(p.phases.len(), phases, "{file}");
+        assert!(p.phases.last().unwrap().plastic && p.phases.last().unwrap().teacher);
+        assert_eq!(
+            p.plastic.len(),
+            6,
+            "{file}: six feed-forward plastic connections"
+        );
+        let raw: toml::Table = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let quick_sets = burstccn::experiment::quick_sets(file, &raw).unwrap();
+        let quick = config::load(&path, &quick_sets).unwrap();
+        assert!(
+            (quick.duration - 230.0).abs() < 1e-6,
+            "{file}: quick is 230 s"
+        );
+    }
+    let ccn = config::load(
+        &root().join("experiments/xor_burstccn_single_phase.toml"),
+        &[],
+    )
+    .unwrap();
+    for (spec, _) in &ccn.network.projections {
+        if let Some(rule) = spec.plasticity {
+            assert!(
+                matches!(rule.baseline, burstccn::plasticity::Baseline::Constant(_)),
+                "{}: BurstCCN uses a constant baseline",
+                spec.name
+            );
+        }
+    }
+}
+
+#[test]
+fn several_seeds_in_one_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args: Vec<&str> = SMALL.to_vec();
+    for pop in ["input1", "input2", "hidden1", "hidden2", "output"] {
+        args.push("--set");
+        args.push(Box::leak(
+            format!("populations.{pop}.size=20").into_boxed_str(),
+        ));
+    }
+    args.extend(["--set", "protocol.epochs=1", "--seeds", "1..2"]);
+    let mut all = vec![
+        "learn",
+        TWO_PHASE,
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--quiet",
+        "--force",
+    ];
+    all.extend(args);
+    let o = burstccn(&all);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let across: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("seeds.json")).unwrap())
+            .unwrap();
+    assert_eq!(across["seeds"], 2);
+    assert_eq!(across["runs"][1]["seed"], 2);
+    for seed in ["seed1", "seed2"] {
+        let s: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join(seed).join("summary.json")).unwrap(),
+        )
+        .unwrap();
+        for key in ["solved", "pre_rates_hz", "post_rates_hz", "epochs_to_solve"] {
+            assert!(s["xor"].get(key).is_some(), "{seed}: xor.{key}");
+        }
+        assert_eq!(s["xor"]["post_rates_hz"].as_object().unwrap().len(), 4);
+    }
+}

@@ -515,8 +515,8 @@ impl Block {
 struct ExampleResult {
     /// Event rate of every population over the scoring window, Hz.
     rates: Vec<f64>,
-    /// Output burst probability over the scoring window.
-    bp: f64,
+    /// Burst probability of every population over the scoring window.
+    bps: Vec<f64>,
     /// Output event rate and burst probability while the teacher was on (NaN without teacher).
     er_teach: f64,
     bp_teach: f64,
@@ -547,11 +547,12 @@ pub struct XorSummary {
     /// Mean epoch cost of the first 10 and the last 50 epochs (fewer if the run is shorter).
     pub cost_first10_mean: Option<f64>,
     pub cost_last50_mean: Option<f64>,
-    /// Event rate of every population in each pre-/post-test example, Hz.
+    /// Event rate of every population in each pre-/post-test example (scoring window), Hz.
     pub pre_population_rates_hz: BTreeMap<String, BTreeMap<String, f64>>,
     pub post_population_rates_hz: BTreeMap<String, BTreeMap<String, f64>>,
-    /// Output burst probability in each post-test example.
-    pub post_burst_probability: BTreeMap<String, f64>,
+    /// Burst probability of every population in each pre-/post-test example (scoring window).
+    pub pre_population_bp: BTreeMap<String, BTreeMap<String, f64>>,
+    pub post_population_bp: BTreeMap<String, BTreeMap<String, f64>>,
 }
 
 /// Drives one session through a protocol.
@@ -719,17 +720,19 @@ impl Driver<'_, '_> {
         let dt = self.session.net.dt;
         let pops = &self.session.net.populations;
         let window = score.end.saturating_sub(score.start) as f64 * dt;
-        let rates: Vec<f64> = scored
+        let (rates, bps): (Vec<f64>, Vec<f64>) = scored
             .iter()
             .zip(pops)
-            .map(|(c, pop)| c.rates(pop.size, window).event_rate)
-            .collect();
-        let bp = scored[out].rates(pops[out].size, window).burst_probability;
+            .map(|(c, pop)| {
+                let r = c.rates(pop.size, window);
+                (r.event_rate, r.burst_probability)
+            })
+            .unzip();
         let teach_rates = taught.rates(pops[out].size, teach_steps as f64 * dt);
         let band = &p.output.band;
         Ok(ExampleResult {
             rates,
-            bp,
+            bps,
             er_teach: if teach_steps > 0 {
                 teach_rates.event_rate
             } else {
@@ -775,7 +778,7 @@ impl Driver<'_, '_> {
             block.name(),
             ex.name,
             ex.target,
-            r.bp,
+            r.bps[self.protocol.output.population],
             r.er_teach,
             r.bp_teach,
             r.ebar,
@@ -801,22 +804,26 @@ impl Driver<'_, '_> {
             self.row(block, 0, e, e, &r)?;
             let name = p.examples[e].name.clone();
             let out = p.output.population;
-            let pops: BTreeMap<String, f64> = self
-                .session
-                .net
-                .populations
-                .iter()
-                .zip(&r.rates)
-                .filter(|(pop, _)| !pop.model.is_source())
-                .map(|(pop, &x)| (pop.name.clone(), x))
-                .collect();
+            let by_pop = |v: &[f64]| -> BTreeMap<String, f64> {
+                self.session
+                    .net
+                    .populations
+                    .iter()
+                    .zip(v)
+                    .filter(|(pop, _)| !pop.model.is_source())
+                    .map(|(pop, &x)| (pop.name.clone(), x))
+                    .collect()
+            };
+            let (ers, bps) = (by_pop(&r.rates), by_pop(&r.bps));
+            let x = &mut self.xor;
             if block == Block::PreTest {
-                self.xor.pre_rates_hz.insert(name.clone(), r.rates[out]);
-                self.xor.pre_population_rates_hz.insert(name, pops);
+                x.pre_rates_hz.insert(name.clone(), r.rates[out]);
+                x.pre_population_rates_hz.insert(name.clone(), ers);
+                x.pre_population_bp.insert(name, bps);
             } else {
-                self.xor.post_rates_hz.insert(name.clone(), r.rates[out]);
-                self.xor.post_burst_probability.insert(name.clone(), r.bp);
-                self.xor.post_population_rates_hz.insert(name, pops);
+                x.post_rates_hz.insert(name.clone(), r.rates[out]);
+                x.post_population_rates_hz.insert(name.clone(), ers);
+                x.post_population_bp.insert(name, bps);
             }
         }
         self.csv.flush().map_err(|e| Error::io(&self.csv_path, e))
