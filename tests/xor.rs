@@ -464,12 +464,13 @@ fn shipped_experiments_validate_at_full_and_quick_scale() {
 #[test]
 fn several_seeds_in_one_command() {
     let dir = tempfile::tempdir().unwrap();
+    let sizes: Vec<String> = ["input1", "input2", "hidden1", "hidden2", "output"]
+        .iter()
+        .map(|pop| format!("populations.{pop}.size=20"))
+        .collect();
     let mut args: Vec<&str> = SMALL.to_vec();
-    for pop in ["input1", "input2", "hidden1", "hidden2", "output"] {
-        args.push("--set");
-        args.push(Box::leak(
-            format!("populations.{pop}.size=20").into_boxed_str(),
-        ));
+    for size in &sizes {
+        args.extend(["--set", size.as_str()]);
     }
     args.extend(["--set", "protocol.epochs=1", "--seeds", "1..2"]);
     let mut all = vec![
