@@ -12,6 +12,12 @@
 //!
 //! Inside the simulator all values are SI (V, s, A, F, S); synaptic weights are
 //! dimensionless, in units of the target compartment's leak conductance (spec/synapses.md §1.2).
+//!
+//! Also here: [`plasticity`] (burst-dependent learning rules), [`rate`] (the rate-based BurstCCN
+//! trained on MNIST), [`analysis`] (readouts and figures) and [`plot`] (PNG charts).
+
+// Doc comments cite sources in the spec's tag style, [P21 Fig 3] or [G22]: citations, not links.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 pub mod analysis;
 pub mod config;
@@ -21,6 +27,8 @@ pub mod experiment;
 pub mod inputs;
 pub mod neurons;
 pub mod plasticity;
+pub mod plot;
+pub mod rate;
 pub mod recording;
 pub mod synapses;
 

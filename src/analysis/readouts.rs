@@ -168,6 +168,14 @@ impl<'a> Series<'a> {
         Ok((centres, values))
     }
 
+    /// Both signals at the bins of their reference population: (bin centres, a, b).
+    pub fn pair(&self, a: &Signal, b: &Signal) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+        let reference = reference_population(a, Some(b)).ok_or_else(|| self.no_reference())?;
+        let (t, va) = self.values(a, &reference)?;
+        let (_, vb) = self.values(b, &reference)?;
+        Ok((t, va, vb))
+    }
+
     /// Computes a readout.
     pub fn compute(&self, readout: &Readout) -> Result<Value> {
         match readout {
@@ -184,10 +192,7 @@ impl<'a> Series<'a> {
                 to,
                 max_lag,
             } => {
-                let reference =
-                    reference_population(a, Some(b)).ok_or_else(|| self.no_reference())?;
-                let (t, va) = self.values(a, &reference)?;
-                let (_, vb) = self.values(b, &reference)?;
+                let (t, va, vb) = self.pair(a, b)?;
                 let bin = if t.len() > 1 { t[1] - t[0] } else { 1.0 };
                 let lags = (max_lag / bin).round() as i64;
                 let idx: Vec<usize> = (0..t.len())

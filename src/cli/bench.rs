@@ -17,7 +17,7 @@ pub struct BenchArgs {
     /// Override each experiment's duration, s.
     #[arg(long)]
     pub duration: Option<f64>,
-    /// Also record spikes (by default recording is off, to time the simulation itself).
+    /// Also record spikes (by default only the binned rates are recorded, to time the simulation).
     #[arg(long)]
     pub record: bool,
     /// Repetitions per configuration; the fastest is reported.
@@ -58,14 +58,10 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<()> {
                     cmd.args(["--set", &format!("duration_s={d}")]);
                 }
                 if !args.record {
-                    cmd.args([
-                        "--set",
-                        "record.spikes=[]",
-                        "--set",
-                        "record.rate_populations=[]",
-                    ]);
+                    cmd.args(["--set", "record.spikes=[]"]);
                 }
                 let status = cmd
+                    .stdout(std::process::Stdio::null())
                     .status()
                     .with_context(|| format!("running {}", exp.display()))?;
                 if !status.success() {

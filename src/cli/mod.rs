@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod info;
 pub mod learn;
+pub mod plot;
 pub mod run;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,12 @@ pub enum Command {
     Models,
     /// Time benchmark workloads at several thread counts (Markdown table for BENCHMARKS.md).
     Bench(bench::BenchArgs),
+    /// Redraw the figures of a run directory (rates.png, correlations.png, levels.png).
+    Plot(plot::PlotArgs),
+    /// Train a rate model (BurstCCN, backprop, feedback alignment, Burstprop) on MNIST.
+    Train(burstccn::rate::cli::TrainArgs),
+    /// Obtain and verify a data set (MNIST).
+    Data(burstccn::rate::cli::DataArgs),
 }
 
 /// Runs the parsed command line.
@@ -38,6 +45,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Learn(args) => learn::learn(&args),
         Command::Info(args) => info::info(&args),
         Command::Bench(args) => bench::bench(&args),
+        Command::Plot(args) => plot::plot(&args),
+        Command::Train(args) => burstccn::rate::cli::train(&args),
+        Command::Data(args) => burstccn::rate::cli::data(&args),
         Command::Models => {
             println!("models:");
             for m in burstccn::neurons::MODELS {

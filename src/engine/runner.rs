@@ -55,8 +55,23 @@ pub fn run(exp: &Experiment, opts: &RunOptions, interrupt: &AtomicBool) -> Resul
         }
         let (summary, result) = session.finish(stop)?;
         summary.write(&opts.out.join("summary.json"))?;
+        draw_figures(exp, opts, &summary);
         result.map(|()| summary)
     })
+}
+
+/// Draws the figures of a run whose recordings were closed ("complete" or "interrupted").
+/// A figure that cannot be drawn does not invalidate the run's data, so failures are warnings.
+pub fn draw_figures(exp: &Experiment, opts: &RunOptions, summary: &Summary) {
+    if summary.status == "failed" {
+        return;
+    }
+    if let Err(e) = crate::analysis::figures::plot_run(&opts.out, exp) {
+        eprintln!(
+            "warning: figures of {} were not drawn: {e}",
+            opts.out.display()
+        );
+    }
 }
 
 /// Runs `f` with the number of worker threads inside a rayon pool of that size
