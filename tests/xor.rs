@@ -194,6 +194,9 @@ fn phases_switch_plasticity_and_recording_follows_the_windows() {
             assert_eq!(w[k], w[k - 1], "no weight change in prediction at t = {t1}");
         }
     }
+    for png in ["learning.png", "rates.png"] {
+        assert!(dir.path().join(png).exists(), "{png} is drawn");
+    }
     assert!(changed >= 4, "weights change in learning phases");
 }
 

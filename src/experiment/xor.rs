@@ -5,7 +5,11 @@
 //! Rates are in Hz, currents in A. The output's event-rate trace Ē_i is read from the
 //! postsynaptic trace of a plastic projection onto the output (τ = τ_avg of that projection).
 
+use super::protocol::XorSummary;
+use crate::error::Result;
+use crate::plot::{save_png, Figure, Panel, Series};
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// The rate band that maps an output event rate onto an output value in [0, 1]: e_min and e_max
 /// of the output's plastic projections (2 and 10 Hz in [P21 Fig 4]).
@@ -107,6 +111,112 @@ pub fn epochs_to_solve(correct: &[bool], post_test_solved: bool) -> Option<u64> 
         .rposition(|&c| !c)
         .map_or(0, |last_bad| last_bad + 1);
     Some(first_good as u64 + 1)
+}
+
+/// What learning.png shows besides the summary: output ER per example and ΣW per plastic
+/// projection at the end of every training epoch.
+#[derive(Clone, Debug, Default)]
+pub struct LearningCurves {
+    /// Example names, in protocol order.
+    pub examples: Vec<String>,
+    /// Per example: (epoch, output ER over its scoring window, Hz).
+    pub output_er: Vec<Vec<(f64, f64)>>,
+    /// Per plastic projection (index, name below): (epoch, ΣW).
+    pub weights: Vec<(usize, Vec<(f64, f64)>)>,
+    pub projection_names: Vec<String>,
+}
+
+/// Draws learning.png: the epoch cost, the output ER per example during training with the
+/// threshold, the output ER per input pattern in the pre- and post-test, and ΣW per plastic
+/// projection.
+pub fn learning_figure(
+    path: &Path,
+    name: &str,
+    curves: &LearningCurves,
+    xor: &XorSummary,
+) -> Result<()> {
+    let epochs: Vec<f64> = (1..=xor.epoch_costs.len()).map(|e| e as f64).collect();
+    let threshold = |x: &[f64]| {
+        let (a, b) = (
+            x.first().copied().unwrap_or(0.0),
+            x.last().copied().unwrap_or(1.0),
+        );
+        Series::new(
+            "threshold",
+            vec![(a, xor.threshold_hz), (b, xor.threshold_hz)],
+        )
+    };
+    let mut training: Vec<Series> = curves
+        .examples
+        .iter()
+        .zip(&curves.output_er)
+        .map(|(n, pts)| Series::new(format!("input {n}"), pts.clone()))
+        .collect();
+    training.push(threshold(&epochs));
+    let patterns: Vec<f64> = (0..curves.examples.len()).map(|i| i as f64).collect();
+    let tests = |m: &BTreeMap<String, f64>| -> Vec<(f64, f64)> {
+        curves
+            .examples
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| m.get(n).map(|&r| (i as f64, r)))
+            .collect()
+    };
+    let weights = curves
+        .weights
+        .iter()
+        .zip(&curves.projection_names)
+        .map(|((_, pts), n)| Series::new(n.clone(), pts.clone()))
+        .collect();
+    let panels = vec![
+        Panel {
+            title: "epoch cost (sum over examples; chance 4 ln 2 = 2.77)".into(),
+            x_label: "epoch".into(),
+            y_label: "cost".into(),
+            series: vec![Series::new(
+                "cost",
+                epochs
+                    .iter()
+                    .copied()
+                    .zip(xor.epoch_costs.iter().copied())
+                    .collect(),
+            )],
+        },
+        Panel {
+            title: "output event rate during training (teacher-free window)".into(),
+            x_label: "epoch".into(),
+            y_label: "ER (Hz)".into(),
+            series: training,
+        },
+        Panel {
+            title: format!(
+                "output ER per input before/after learning (inputs: {})",
+                curves.examples.join(", ")
+            ),
+            x_label: "input pattern (index)".into(),
+            y_label: "ER (Hz)".into(),
+            series: vec![
+                Series::new("pre-test", tests(&xor.pre_rates_hz)).points(5),
+                Series::new("post-test", tests(&xor.post_rates_hz)).points(5),
+                threshold(&patterns),
+            ],
+        },
+        Panel {
+            title: "ΣW of the plastic projections".into(),
+            x_label: "epoch".into(),
+            y_label: "ΣW".into(),
+            series: weights,
+        },
+    ];
+    save_png(
+        &Figure {
+            title: Some(format!("{name}: learning")),
+            panels,
+            columns: 2,
+            ..Figure::default()
+        },
+        path,
+    )
 }
 
 #[cfg(test)]
