@@ -8,7 +8,9 @@
 //!   `indegree`, `weight`, `delay`, `stp`, `stp_params`, `stp_initial_u`, `transmission`,
 //!   `detector_lag_steps`;
 //! - `[[inputs]]`: current injectors;
-//! - `[record]`: which spikes, rates and state traces to record; `[summary]`: measurement window.
+//! - `[record]`: which spikes, rates and state traces to record; `[summary]`: measurement window;
+//! - `[protocol]`: a learning protocol (crate::experiment::protocol), which sets the duration;
+//!   `[quick]`: `--set` edits applied by `burstccn learn --quick`.
 
 use super::overrides;
 use super::presets;
