@@ -183,7 +183,8 @@ pub fn learning_figure(
             )],
         },
         Panel {
-            title: "output event rate during training (teacher-free window)".into(),
+            title: "output event rate during training (scoring window before the cost point)"
+                .into(),
             x_label: "epoch".into(),
             y_label: "ER (Hz)".into(),
             series: training,
