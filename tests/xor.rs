@@ -503,3 +503,39 @@ fn several_seeds_in_one_command() {
         assert_eq!(s["xor"]["post_rates_hz"].as_object().unwrap().len(), 4);
     }
 }
+
+#[test]
+fn ctrl_c_keeps_the_examples_measured_so_far() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_burstccn"))
+        .args(["learn", TWO_PHASE, "--quiet", "--out"])
+        .arg(&out)
+        .args(sets(&[]).iter().flat_map(|s| ["--set", s.as_str()]))
+        .current_dir(root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first pre-test rows, then interrupt.
+    let csv = out.join("learning.csv");
+    let start = Instant::now();
+    while std::fs::read_to_string(&csv).map_or(0, |t| t.lines().count()) < 3
+        && start.elapsed() < Duration::from_secs(60)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["status"], "interrupted");
+    assert_eq!(s["xor"]["solved"], false);
+    assert!(!s["xor"]["pre_rates_hz"].as_object().unwrap().is_empty());
+    hdf5::File::open(out.join("recordings.h5")).unwrap();
+}
