@@ -465,7 +465,7 @@ fn shipped_experiments_validate_at_full_and_quick_scale() {
 }
 
 #[test]
-fn several_seeds_in_one_command() {
+fn several_seeds_in_one_command_two_at_a_time() {
     let dir = tempfile::tempdir().unwrap();
     let sizes: Vec<String> = ["input1", "input2", "hidden1", "hidden2", "output"]
         .iter()
@@ -475,7 +475,14 @@ fn several_seeds_in_one_command() {
     for size in &sizes {
         args.extend(["--set", size.as_str()]);
     }
-    args.extend(["--set", "protocol.epochs=1", "--seeds", "1..2"]);
+    args.extend([
+        "--set",
+        "protocol.epochs=1",
+        "--seeds",
+        "1..3",
+        "--jobs",
+        "2",
+    ]);
     let mut all = vec![
         "learn",
         TWO_PHASE,
@@ -490,9 +497,11 @@ fn several_seeds_in_one_command() {
     let across: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("seeds.json")).unwrap())
             .unwrap();
-    assert_eq!(across["seeds"], 2);
-    assert_eq!(across["runs"][1]["seed"], 2);
-    for seed in ["seed1", "seed2"] {
+    assert_eq!(across["seeds"], 3);
+    for (k, seed) in [1, 2, 3].iter().enumerate() {
+        assert_eq!(across["runs"][k]["seed"], *seed, "runs in seed order");
+    }
+    for seed in ["seed1", "seed2", "seed3"] {
         let s: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(dir.path().join(seed).join("summary.json")).unwrap(),
         )

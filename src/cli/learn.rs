@@ -26,9 +26,13 @@ pub struct LearnArgs {
     /// Apply the file's [quick] table (fewer epochs, shorter examples) before --set.
     #[arg(long)]
     pub quick: bool,
-    /// Worker threads [default: one per core].
+    /// Worker threads per run [default: one per core; 1 when --jobs > 1].
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Seeds run at the same time. The XOR network is too small for a second thread to pay
+    /// off, so on two cores `--jobs 2` roughly doubles the seeds per hour.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
     /// Edit the experiment before validation, e.g. --set protocol.epochs=20 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
@@ -135,8 +139,14 @@ pub fn learn(args: &LearnArgs) -> anyhow::Result<()> {
     });
     let flag = interrupt_flag();
     let seed_list = seeds.clone().unwrap_or_else(|| vec![first.seed]);
-    let mut runs = Vec::new();
-    for &seed in &seed_list {
+    let jobs = args.jobs.clamp(1, seed_list.len());
+    // Parallel seeds each run on one thread unless --threads says otherwise.
+    let threads = match (jobs, args.threads) {
+        (1, t) => t,
+        (_, 0) => 1,
+        (_, t) => t,
+    };
+    let one = |seed: u64| -> anyhow::Result<SeedResult> {
         let mut s = sets.clone();
         s.push(format!("seed={seed}"));
         let exp = config::load(&args.experiment, &s)?;
@@ -147,9 +157,9 @@ pub fn learn(args: &LearnArgs) -> anyhow::Result<()> {
         };
         let opts = RunOptions {
             out: out.clone(),
-            threads: args.threads,
+            threads,
             force: args.force,
-            progress: !args.quiet,
+            progress: !args.quiet && jobs == 1,
         };
         let t0 = std::time::Instant::now();
         let xor = experiment::protocol::run(&exp, protocol, &opts, &flag)
@@ -157,14 +167,50 @@ pub fn learn(args: &LearnArgs) -> anyhow::Result<()> {
         let wall_s = t0.elapsed().as_secs_f64();
         let simulated = protocol.total_steps() as f64 * exp.network.dt;
         print_seed(seed, &out, &xor, simulated, wall_s);
-        runs.push(SeedResult {
+        Ok(SeedResult {
             seed,
             dir: out,
             wall_s,
             speed: simulated / wall_s.max(1e-9),
             xor,
-        });
-    }
+        })
+    };
+    // `jobs` workers take the seeds in order; results are put back in seed order.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<(usize, anyhow::Result<SeedResult>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let Some(&seed) = seed_list.get(k) else {
+                            break;
+                        };
+                        let r = one(seed);
+                        let failed = r.is_err();
+                        done.push((k, r));
+                        if failed {
+                            // Later seeds of this worker are skipped; the error is reported.
+                            next.store(seed_list.len(), std::sync::atomic::Ordering::SeqCst);
+                            break;
+                        }
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a seed worker panicked"))
+            .collect()
+    });
+    let mut results = results;
+    results.sort_by_key(|(k, _)| *k);
+    let runs = results
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect::<anyhow::Result<Vec<_>>>()?;
     if seeds.is_some() {
         write_across(&base, &first.name, args.quick, runs)?;
     }
