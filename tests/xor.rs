@@ -548,3 +548,31 @@ fn ctrl_c_keeps_the_examples_measured_so_far() {
     assert!(!s["xor"]["pre_rates_hz"].as_object().unwrap().is_empty());
     hdf5::File::open(out.join("recordings.h5")).unwrap();
 }
+
+#[test]
+fn learning_does_not_depend_on_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let sizes: Vec<String> = ["input1", "input2", "hidden1", "hidden2", "output"]
+        .iter()
+        .map(|pop| format!("populations.{pop}.size=60"))
+        .collect();
+    let mut csvs = Vec::new();
+    for threads in ["1", "2"] {
+        let out = dir.path().join(threads);
+        let mut args: Vec<&str> = SMALL.to_vec();
+        for size in &sizes {
+            args.extend(["--set", size.as_str()]);
+        }
+        args.extend([
+            "--set",
+            "protocol.epochs=2",
+            "--set",
+            "protocol.order=\"shuffled\"",
+            "--threads",
+            threads,
+        ]);
+        learn(TWO_PHASE, &out, &args);
+        csvs.push(std::fs::read_to_string(out.join("learning.csv")).unwrap());
+    }
+    assert_eq!(csvs[0], csvs[1]);
+}
