@@ -23,6 +23,7 @@ pub mod analysis;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod experiment;
 pub mod inputs;
 pub mod neurons;
 pub mod plasticity;

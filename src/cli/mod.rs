@@ -3,6 +3,7 @@
 pub mod analyze;
 pub mod bench;
 pub mod info;
+pub mod learn;
 pub mod plot;
 pub mod run;
 pub mod seeds;
@@ -22,6 +23,9 @@ pub struct Cli {
 pub enum Command {
     /// Run a spiking experiment (TOML) and write spikes.h5, recordings.h5, config.toml, summary.json.
     Run(run::RunArgs),
+    /// Run an experiment with a [protocol] (learning, XOR): learning.csv and summary.json with
+    /// "xor"; several seeds with --seeds 1..5, the quick scale with --quick.
+    Learn(learn::LearnArgs),
     /// Print populations, synapse counts and a memory estimate without running.
     Info(info::InfoArgs),
     /// List the neuron models and presets.
@@ -42,6 +46,7 @@ pub enum Command {
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Learn(args) => learn::learn(&args),
         Command::Info(args) => info::info(&args),
         Command::Bench(args) => bench::bench(&args),
         Command::Analyze(args) => analyze::analyze(&args),

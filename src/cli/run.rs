@@ -150,6 +150,13 @@ fn run_one(args: &RunArgs, seed: Option<u64>, out: Option<PathBuf>) -> anyhow::R
         sets.push(format!("seed={seed}"));
     }
     let exp = config::load(&args.experiment, &sets)?;
+    if exp.protocol.is_some() {
+        anyhow::bail!(burstccn::Error::config(
+            args.experiment.display().to_string(),
+            "protocol",
+            "this experiment has a [protocol]; run it with `burstccn learn`"
+        ));
+    }
     let out = out
         .or_else(|| args.out.clone())
         .unwrap_or_else(|| PathBuf::from("output").join(&exp.name));

@@ -8,7 +8,9 @@
 //!   `indegree`, `weight`, `delay`, `stp`, `stp_params`, `stp_initial_u`, `transmission`,
 //!   `detector_lag_steps`;
 //! - `[[inputs]]`: current injectors;
-//! - `[record]`: which spikes, rates and state traces to record; `[summary]`: measurement window.
+//! - `[record]`: which spikes, rates and state traces to record; `[summary]`: measurement window;
+//! - `[protocol]`: a learning protocol (crate::experiment::protocol), which sets the duration;
+//!   `[quick]`: `--set` edits applied by `burstccn learn --quick`.
 
 use super::overrides;
 use super::presets;
@@ -16,6 +18,7 @@ use super::units::{require_non_negative, Dim, ParamTable};
 use crate::analysis::readouts::{RateColumn, Readout, Signal};
 use crate::engine::{NetworkSpec, PopulationSpec};
 use crate::error::{Error, Result};
+use crate::experiment::Protocol;
 use crate::inputs::current::{Injector, Waveform};
 use crate::inputs::poisson_drive::PoissonDrive;
 use crate::neurons::{model_kind, Compartment, Receptor, MODELS};
@@ -95,6 +98,8 @@ pub struct Experiment {
     pub input_names: BTreeMap<String, Waveform>,
     /// Index in `network.injectors` of every named input, for figures.
     pub input_injectors: BTreeMap<String, usize>,
+    /// The learning protocol (`[protocol]`), run by `burstccn learn`; it sets `duration`.
+    pub protocol: Option<Protocol>,
     /// The resolved raw table (after `--set`), written to the run directory as config.toml.
     pub resolved: toml::Table,
 }
@@ -120,7 +125,20 @@ pub fn parse(file: &str, dir: Option<&Path>, text: &str, sets: &[String]) -> Res
         });
     let name = top.string("name", Some(&default_name))?;
     let description = top.string("description", Some(""))?;
-    let duration = top.number("duration_s", None)?;
+    // A protocol sets the duration itself (crate::experiment::protocol).
+    let protocol_value = top.get("protocol");
+    if protocol_value.is_some() && top.get("duration_s").is_some() {
+        return Err(top.error(
+            "duration_s",
+            "the [protocol] sets the duration; remove duration_s",
+        ));
+    }
+    // Read by `burstccn learn --quick` (crate::experiment::quick_sets).
+    top.get("quick");
+    let mut duration = match protocol_value {
+        Some(_) => f64::INFINITY,
+        None => top.number("duration_s", None)?,
+    };
     if duration <= 0.0 || duration.is_nan() {
         return Err(top.error(
             "duration_s",
@@ -179,6 +197,14 @@ pub fn parse(file: &str, dir: Option<&Path>, text: &str, sets: &[String]) -> Res
         }
     }
     let record = b.record(top.get("record"))?;
+    let protocol = match protocol_value {
+        None => None,
+        Some(v) => {
+            let p = Protocol::parse(file, v, &b.pops, &b.projections, dt, record.rate_bin)?;
+            duration = p.total_steps() as f64 * dt;
+            Some(p)
+        }
+    };
     let mut readouts = Vec::new();
     for (rname, value) in table_of(&top, "readouts")? {
         let r = b.readout(rname, value, duration, &record, &input_names)?;
@@ -221,6 +247,7 @@ pub fn parse(file: &str, dir: Option<&Path>, text: &str, sets: &[String]) -> Res
         readouts,
         input_names,
         input_injectors,
+        protocol,
         resolved: raw,
     })
 }
@@ -663,6 +690,7 @@ impl Builder<'_> {
                 compartment,
                 waveform,
                 neurons,
+                per_neuron: None,
             },
             name,
         ))

@@ -431,6 +431,17 @@ impl Network {
     fn inject(&mut self, n: u64) {
         let t = n as f64 * self.dt;
         for inj in &self.injectors {
+            if let Some(currents) = &inj.per_neuron {
+                let range = self.populations[inj.population].chunks.clone();
+                for c in &mut self.chunks[range] {
+                    let base = c.index * CHUNK;
+                    if let Some((v, gain)) = c.neurons.injection_mut(inj.compartment) {
+                        for (x, &i) in v.iter_mut().zip(&currents[base..]) {
+                            *x += gain * i as Real;
+                        }
+                    }
+                }
+            }
             let current = inj.waveform.at(t);
             if current == 0.0 {
                 continue;

@@ -57,6 +57,10 @@ pub struct Injector {
     pub waveform: Waveform,
     /// Neurons that receive the current (ascending), or `None` for the whole population.
     pub neurons: Option<Vec<u32>>,
+    /// Per-neuron currents, A, one per neuron of the population, added on top of the waveform
+    /// (the XOR teacher, spec/neurons.md §6: "currents can be set per neuron"). `None` costs
+    /// nothing.
+    pub per_neuron: Option<Vec<f64>>,
 }
 
 #[cfg(test)]

@@ -1,0 +1,292 @@
+//! XOR readouts: the teacher current, the cost, classification by the output event rate, the
+//! pass criterion and epochs-to-solve (spec/experiments.md §5.1; [P21 Fig 4],
+//! [SBP sim/sim_xor.cpp, analysis/xor/plot_xor.py]).
+//!
+//! Rates are in Hz, currents in A. The output's event-rate trace Ē_i is read from the
+//! postsynaptic trace of a plastic projection onto the output (τ = τ_avg of that projection).
+
+use super::protocol::XorSummary;
+use crate::error::Result;
+use crate::plot::{save_png, Figure, Panel, Series};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The rate band that maps an output event rate onto an output value in [0, 1]: e_min and e_max
+/// of the output's plastic projections (2 and 10 Hz in [P21 Fig 4]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateBand {
+    /// Hz.
+    pub e_min: f64,
+    /// Hz.
+    pub e_max: f64,
+}
+
+impl RateBand {
+    /// The classification threshold e_min + 0.5·(e_max − e_min), Hz (6 Hz in [SBP plot_xor.py]).
+    pub fn threshold(&self) -> f64 {
+        self.e_min + 0.5 * (self.e_max - self.e_min)
+    }
+
+    /// The cost of mean output event-rate trace `ebar` (Hz) for target `t` ∈ {0, 1}:
+    /// y = clip((ē − e_min)/(e_max − e_min), 0.01, 0.99), C = −t·ln y − (1 − t)·ln(1 − y)
+    /// [SBP sim/sim_xor.cpp]. Chance level is ln 2 per example.
+    pub fn cost(&self, ebar: f64, target: f64) -> f64 {
+        let y = ((ebar - self.e_min) / (self.e_max - self.e_min)).clamp(0.01, 0.99);
+        -target * y.ln() - (1.0 - target) * (1.0 - y).ln()
+    }
+
+    /// Whether an output event rate (Hz) classifies as `target`: above the threshold for 1,
+    /// below it for 0.
+    pub fn correct(&self, rate: f64, target: f64) -> bool {
+        if target >= 0.5 {
+            rate > self.threshold()
+        } else {
+            rate < self.threshold()
+        }
+    }
+}
+
+/// The teacher of [P21 Fig 4]: a dendritic current per output neuron computed from its Ē_i.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TeacherRule {
+    pub band: RateBand,
+    /// Tolerance, Hz (1 Hz): full current within `tolerance` of the wrong end of the band.
+    pub tolerance: f64,
+    /// Full current, A (1000 pA).
+    pub amplitude: f64,
+}
+
+impl TeacherRule {
+    /// The current for a neuron with event-rate trace `ebar` (Hz) and target `t`, A
+    /// (spec/experiments.md §5.1 teacher table). With e_min = 2, e_max = 10, tolerance 1 Hz and
+    /// A = 1000 pA:
+    ///
+    /// | target | Ē ≥ 9 Hz | 3 < Ē < 9 Hz | Ē ≤ 3 Hz |
+    /// |---|---|---|---|
+    /// | 0 | −A | −A·1 Hz/(10 Hz − Ē) | 0 |
+    /// | 1 | 0 | +A·1 Hz/(Ē − 2 Hz) | +A |
+    pub fn current(&self, ebar: f64, target: f64) -> f64 {
+        let RateBand { e_min, e_max } = self.band;
+        let (hi, lo) = (e_max - self.tolerance, e_min + self.tolerance);
+        if target >= 0.5 {
+            if ebar >= hi {
+                0.0
+            } else if ebar > lo {
+                self.amplitude / (ebar - e_min)
+            } else {
+                self.amplitude
+            }
+        } else if ebar >= hi {
+            -self.amplitude
+        } else if ebar > lo {
+            -self.amplitude / (e_max - ebar)
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The pass criterion on one test block: every example with a target is classified correctly
+/// by its output event rate (`rates`, Hz, keyed by example name). False when an example with a
+/// target has no rate.
+pub fn solved(band: &RateBand, rates: &BTreeMap<String, f64>, targets: &[(String, f64)]) -> bool {
+    !targets.is_empty()
+        && targets.iter().all(|(name, t)| {
+            rates
+                .get(name)
+                .is_some_and(|&r| r.is_finite() && band.correct(r, *t))
+        })
+}
+
+/// Epochs to solve: the first epoch (1-based) from which every later training epoch classifies
+/// all examples correctly (`correct[e]` = all examples of epoch e correct, judged on the
+/// teacher-free output event rate), provided the post-test is solved too. `None` when the last
+/// epoch is wrong or the post-test fails.
+pub fn epochs_to_solve(correct: &[bool], post_test_solved: bool) -> Option<u64> {
+    if !post_test_solved || !correct.last().copied().unwrap_or(false) {
+        return None;
+    }
+    let first_good = correct
+        .iter()
+        .rposition(|&c| !c)
+        .map_or(0, |last_bad| last_bad + 1);
+    Some(first_good as u64 + 1)
+}
+
+/// What learning.png shows besides the summary: output ER per example and ΣW per plastic
+/// projection at the end of every training epoch.
+#[derive(Clone, Debug, Default)]
+pub struct LearningCurves {
+    /// Example names, in protocol order.
+    pub examples: Vec<String>,
+    /// Per example: (epoch, output ER over its scoring window, Hz).
+    pub output_er: Vec<Vec<(f64, f64)>>,
+    /// Per plastic projection (index, name below): (epoch, ΣW).
+    pub weights: Vec<(usize, Vec<(f64, f64)>)>,
+    pub projection_names: Vec<String>,
+}
+
+/// Draws learning.png: the epoch cost, the output ER per example during training with the
+/// threshold, the output ER per input pattern in the pre- and post-test, and ΣW per plastic
+/// projection.
+pub fn learning_figure(
+    path: &Path,
+    name: &str,
+    curves: &LearningCurves,
+    xor: &XorSummary,
+) -> Result<()> {
+    let epochs: Vec<f64> = (1..=xor.epoch_costs.len()).map(|e| e as f64).collect();
+    let threshold = |x: &[f64]| {
+        let (a, b) = (
+            x.first().copied().unwrap_or(0.0),
+            x.last().copied().unwrap_or(1.0),
+        );
+        Series::new(
+            "threshold",
+            vec![(a, xor.threshold_hz), (b, xor.threshold_hz)],
+        )
+    };
+    let mut training: Vec<Series> = curves
+        .examples
+        .iter()
+        .zip(&curves.output_er)
+        .map(|(n, pts)| Series::new(format!("input {n}"), pts.clone()))
+        .collect();
+    training.push(threshold(&epochs));
+    let patterns: Vec<f64> = (0..curves.examples.len()).map(|i| i as f64).collect();
+    let tests = |m: &BTreeMap<String, f64>| -> Vec<(f64, f64)> {
+        curves
+            .examples
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| m.get(n).map(|&r| (i as f64, r)))
+            .collect()
+    };
+    let weights = curves
+        .weights
+        .iter()
+        .zip(&curves.projection_names)
+        .map(|((_, pts), n)| Series::new(n.clone(), pts.clone()))
+        .collect();
+    let panels = vec![
+        Panel {
+            title: "epoch cost (sum over examples; chance 4 ln 2 = 2.77)".into(),
+            x_label: "epoch".into(),
+            y_label: "cost".into(),
+            series: vec![Series::new(
+                "cost",
+                epochs
+                    .iter()
+                    .copied()
+                    .zip(xor.epoch_costs.iter().copied())
+                    .collect(),
+            )],
+        },
+        Panel {
+            title: "output event rate during training (scoring window before the cost point)"
+                .into(),
+            x_label: "epoch".into(),
+            y_label: "ER (Hz)".into(),
+            series: training,
+        },
+        Panel {
+            title: format!(
+                "output ER per input before/after learning (inputs: {})",
+                curves.examples.join(", ")
+            ),
+            x_label: "input pattern (index)".into(),
+            y_label: "ER (Hz)".into(),
+            series: vec![
+                Series::new("pre-test", tests(&xor.pre_rates_hz)).points(5),
+                Series::new("post-test", tests(&xor.post_rates_hz)).points(5),
+                threshold(&patterns),
+            ],
+        },
+        Panel {
+            title: "ΣW of the plastic projections".into(),
+            x_label: "epoch".into(),
+            y_label: "ΣW".into(),
+            series: weights,
+        },
+    ];
+    save_png(
+        &Figure {
+            title: Some(format!("{name}: learning")),
+            panels,
+            columns: 2,
+            ..Figure::default()
+        },
+        path,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BAND: RateBand = RateBand {
+        e_min: 2.0,
+        e_max: 10.0,
+    };
+
+    #[test]
+    fn teacher_table() {
+        let t = TeacherRule {
+            band: BAND,
+            tolerance: 1.0,
+            amplitude: 1e-9,
+        };
+        assert_eq!(t.current(9.5, 0.0), -1e-9);
+        assert!((t.current(6.0, 0.0) + 0.25e-9).abs() < 1e-21);
+        assert_eq!(t.current(3.0, 0.0), 0.0);
+        assert_eq!(t.current(9.0, 1.0), 0.0);
+        assert!((t.current(6.0, 1.0) - 0.25e-9).abs() < 1e-21);
+        assert_eq!(t.current(3.0, 1.0), 1e-9);
+        assert_eq!(t.current(0.0, 1.0), 1e-9);
+    }
+
+    #[test]
+    fn cost_and_threshold() {
+        assert_eq!(BAND.threshold(), 6.0);
+        assert!((BAND.cost(6.0, 1.0) - 2f64.ln()).abs() < 1e-12);
+        assert!((BAND.cost(6.0, 0.0) - 2f64.ln()).abs() < 1e-12);
+        assert!((BAND.cost(20.0, 1.0) + 0.99f64.ln()).abs() < 1e-12);
+        assert!((BAND.cost(0.0, 1.0) + 0.01f64.ln()).abs() < 1e-12);
+        assert!(BAND.correct(6.5, 1.0) && !BAND.correct(6.5, 0.0));
+        assert!(BAND.correct(5.5, 0.0) && !BAND.correct(5.5, 1.0));
+    }
+
+    #[test]
+    fn pass_criterion_on_synthetic_rates() {
+        let targets: Vec<(String, f64)> = [("00", 0.0), ("10", 1.0), ("01", 1.0), ("11", 0.0)]
+            .iter()
+            .map(|(n, t)| (n.to_string(), *t))
+            .collect();
+        let rates = |v: [f64; 4]| -> BTreeMap<String, f64> {
+            ["00", "10", "01", "11"]
+                .iter()
+                .zip(v)
+                .map(|(n, r)| (n.to_string(), r))
+                .collect()
+        };
+        assert!(solved(&BAND, &rates([3.0, 8.0, 7.0, 5.9]), &targets));
+        assert!(!solved(&BAND, &rates([3.0, 8.0, 5.0, 4.0]), &targets));
+        assert!(!solved(&BAND, &rates([6.1, 8.0, 7.0, 4.0]), &targets));
+        assert!(!solved(&BAND, &rates([3.0, 8.0, f64::NAN, 4.0]), &targets));
+        let mut missing = rates([3.0, 8.0, 7.0, 4.0]);
+        missing.remove("11");
+        assert!(!solved(&BAND, &missing, &targets));
+    }
+
+    #[test]
+    fn epochs_to_solve_counts_from_the_last_failure() {
+        assert_eq!(
+            epochs_to_solve(&[false, true, false, true, true], true),
+            Some(4)
+        );
+        assert_eq!(epochs_to_solve(&[true, true], true), Some(1));
+        assert_eq!(epochs_to_solve(&[true, false], true), None);
+        assert_eq!(epochs_to_solve(&[true, true], false), None);
+        assert_eq!(epochs_to_solve(&[], true), None);
+    }
+}

@@ -1,0 +1,578 @@
+//! Learning protocols and the spiking XOR (issue 5): the teacher moves the output burst
+//! probability the right way and the hidden → output weights follow; phase timing, plasticity
+//! switching, recording windows and example order; the pass criterion; bad protocol input.
+
+mod common;
+
+use burstccn::config;
+use burstccn::experiment::protocol::Order;
+use burstccn::experiment::xor::{epochs_to_solve, solved, RateBand};
+use common::{burstccn, root};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const TWO_PHASE: &str = "experiments/xor_burstprop_two_phase.toml";
+
+/// One row of learning.csv, by column name.
+type Row = BTreeMap<String, String>;
+
+fn read_csv(path: &Path) -> Vec<Row> {
+    let text = std::fs::read_to_string(path).expect("learning.csv");
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(str::to_string))
+                .collect()
+        })
+        .collect()
+}
+
+fn num(row: &Row, key: &str) -> f64 {
+    row[key].parse().unwrap_or(f64::NAN)
+}
+
+/// Runs `burstccn learn` and returns the summary; panics with stderr on failure.
+fn learn(file: &str, out: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "learn",
+        file,
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--force",
+    ];
+    args.extend_from_slice(extra);
+    let o = burstccn(&args);
+    assert!(
+        o.status.success(),
+        "burstccn {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+}
+
+/// One short training epoch of the Payeur set-up at full size: 4-s burn-in, 1.6-s prediction
+/// and 0.4-s learning per example, no tests (12 s simulated).
+const SHORT: &[&str] = &[
+    "--set",
+    "protocol.epochs=1",
+    "--set",
+    "protocol.burn_in=\"4 s\"",
+    "--set",
+    "protocol.phases.0.duration=\"1.6 s\"",
+    "--set",
+    "protocol.phases.1.duration=\"0.4 s\"",
+    "--set",
+    "protocol.output.test_window=\"1.2 s\"",
+    "--set",
+    "protocol.pre_test=false",
+    "--set",
+    "protocol.post_test=false",
+    "--set",
+    "protocol.record_every=1",
+];
+
+#[test]
+fn teacher_moves_output_bursts_and_weights_the_right_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = learn(TWO_PHASE, dir.path(), SHORT);
+    assert_eq!(s["status"], "complete");
+    assert!((s["simulated_s"].as_f64().unwrap() - 12.0).abs() < 1e-9);
+    let rows = read_csv(&dir.path().join("learning.csv"));
+    assert_eq!(rows.len(), 4, "one epoch of four examples");
+    let sum_w = |r: &Row| num(r, "w_h1_out") + num(r, "w_h2_out");
+    let initial = ["h1_out", "h2_out"]
+        .iter()
+        .map(|p| s["plastic_weights"][p]["initial_sum"].as_f64().unwrap())
+        .sum::<f64>();
+    let mut before = initial;
+    for r in &rows {
+        let (bp, bp_teach, teacher) = (num(r, "bp"), num(r, "bp_teach"), num(r, "teacher_pA"));
+        let dw = sum_w(r) - before;
+        before = sum_w(r);
+        if r["target"] == "1" {
+            assert!(teacher > 0.0, "target 1 gets a positive teacher: {r:?}");
+            assert!(bp_teach > bp + 0.05, "target 1 raises output BP: {r:?}");
+            assert!(dw > 0.0, "target 1 potentiates hidden → output: {r:?}");
+        } else {
+            assert!(teacher < 0.0, "target 0 gets a negative teacher: {r:?}");
+            assert!(bp_teach < bp - 0.05, "target 0 lowers output BP: {r:?}");
+            assert!(dw < 0.0, "target 0 depresses hidden → output: {r:?}");
+        }
+    }
+}
+
+/// A small copy of the XOR network (100 neurons per population) with 1-s examples of a 0.6-s
+/// and a 0.4-s phase, for the mechanics.
+const SMALL: &[&str] = &[
+    "--set",
+    "populations.input1.size=100",
+    "--set",
+    "populations.input2.size=100",
+    "--set",
+    "populations.hidden1.size=100",
+    "--set",
+    "populations.hidden2.size=100",
+    "--set",
+    "populations.output.size=100",
+    "--set",
+    "protocol.burn_in=\"0.8 s\"",
+    "--set",
+    "protocol.phases.0.duration=\"0.6 s\"",
+    "--set",
+    "protocol.phases.1.duration=\"0.4 s\"",
+    "--set",
+    "protocol.output.test_window=\"0.4 s\"",
+    "--set",
+    "record.rate_bin=\"200 ms\"",
+];
+
+fn sets(extra: &[&str]) -> Vec<String> {
+    SMALL
+        .iter()
+        .chain(extra)
+        .filter(|s| **s != "--set")
+        .map(|s| s.to_string())
+        .collect()
+}
+
+#[test]
+fn phases_switch_plasticity_and_recording_follows_the_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args: Vec<&str> = SMALL.to_vec();
+    args.extend([
+        "--set",
+        "protocol.epochs=3",
+        "--set",
+        "protocol.record_every=2",
+    ]);
+    let s = learn(TWO_PHASE, dir.path(), &args);
+    // 0.8 s burn-in + (pre-test + 3 epochs + post-test) × 4 examples × 1 s.
+    assert!((s["simulated_s"].as_f64().unwrap() - 20.8).abs() < 1e-9);
+    let rows = read_csv(&dir.path().join("learning.csv"));
+    let blocks: Vec<&str> = rows.iter().map(|r| r["block"].as_str()).collect();
+    assert_eq!(blocks[..4], ["pre_test"; 4]);
+    assert_eq!(blocks[4..16], ["train"; 12]);
+    assert_eq!(blocks[16..], ["post_test"; 4]);
+    // Tests and prediction phases leave the weights alone.
+    for w in rows[..4].windows(2).chain(rows[16..].windows(2)) {
+        assert_eq!(w[0]["w_h1_out"], w[1]["w_h1_out"]);
+    }
+    let h5 = hdf5::File::open(dir.path().join("recordings.h5")).unwrap();
+    let read = |name: &str| -> Vec<f64> { h5.dataset(name).unwrap().read_raw::<f64>().unwrap() };
+    let (t, w) = (read("weights/h1_out/time"), read("weights/h1_out/sum"));
+    // Recorded: burn-in and pre-test (0–4.8 s), epochs 1 and 3 (every 2nd and the last:
+    // 4.8–8.8 and 12.8–16.8 s) and the post-test (16.8–20.8 s); epoch 2 is not.
+    let in_window = |x: f64, a: f64, b: f64| x > a + 1e-9 && x <= b + 1e-9;
+    assert!(t
+        .iter()
+        .all(|&x| in_window(x, 0.0, 8.8) || in_window(x, 12.8, 20.8)));
+    assert_eq!(t.len(), 84, "0.2-s bins of the 16.8 recorded seconds");
+    assert_eq!(read("rates/output/time").len(), 84);
+    // In recorded training epochs, ΣW changes only in bins that end inside a learning phase
+    // (0.6–1.0 s of each 1-s example; examples start at 4.8 s + whole seconds).
+    let mut changed = 0;
+    for k in 1..t.len() {
+        let (t0, t1) = (t[k - 1], t[k]);
+        let train = in_window(t1, 4.8, 8.8) || in_window(t1, 12.8, 16.8);
+        if !train || (t1 - t0 - 0.2).abs() > 1e-6 {
+            continue;
+        }
+        let end = (t1 - 4.8).rem_euclid(1.0);
+        if !(1e-6..=0.7).contains(&end) {
+            changed += (w[k] != w[k - 1]) as usize;
+        } else {
+            assert_eq!(w[k], w[k - 1], "no weight change in prediction at t = {t1}");
+        }
+    }
+    for png in ["learning.png", "rates.png"] {
+        assert!(dir.path().join(png).exists(), "{png} is drawn");
+    }
+    assert!(changed >= 4, "weights change in learning phases");
+}
+
+#[test]
+fn example_order_is_fixed_or_a_seeded_shuffle() {
+    let path = root().join(TWO_PHASE);
+    let fixed = config::load(&path, &sets(&[])).unwrap();
+    let p = fixed.protocol.as_ref().unwrap();
+    assert_eq!(p.order, Order::Fixed);
+    assert_eq!(p.order(1, 0), vec![0, 1, 2, 3]);
+    assert_eq!(p.order(1, 7), vec![0, 1, 2, 3]);
+    let names: Vec<&str> = p.examples.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["00", "10", "01", "11"]);
+    let shuffled = config::load(&path, &sets(&["protocol.order=\"shuffled\""])).unwrap();
+    let p = shuffled.protocol.as_ref().unwrap();
+    let orders: Vec<Vec<usize>> = (0..20).map(|e| p.order(1, e)).collect();
+    for o in &orders {
+        let mut s = o.clone();
+        s.sort_unstable();
+        assert_eq!(s, vec![0, 1, 2, 3], "a permutation");
+    }
+    assert!(
+        orders.iter().any(|o| o != &orders[0]),
+        "orders differ across epochs"
+    );
+    assert_eq!(p.order(1, 3), p.order(1, 3), "reproducible");
+    assert!(
+        (0..20).any(|e| p.order(1, e) != p.order(2, e)),
+        "seed-dependent"
+    );
+
+    // The run follows the shuffled order.
+    let dir = tempfile::tempdir().unwrap();
+    let mut args: Vec<&str> = SMALL.to_vec();
+    args.extend([
+        "--set",
+        "protocol.epochs=3",
+        "--set",
+        "protocol.order=\"shuffled\"",
+        "--set",
+        "protocol.pre_test=false",
+        "--set",
+        "protocol.post_test=false",
+        "--set",
+        "protocol.record_burn_in=false",
+        "--set",
+        "protocol.record_every=0",
+        "--set",
+        "populations.input1.size=20",
+        "--set",
+        "populations.input2.size=20",
+        "--set",
+        "populations.hidden1.size=20",
+        "--set",
+        "populations.hidden2.size=20",
+        "--set",
+        "populations.output.size=20",
+    ]);
+    learn(TWO_PHASE, dir.path(), &args);
+    let rows = read_csv(&dir.path().join("learning.csv"));
+    let expected: Vec<&str> = (0..3)
+        .flat_map(|e| p.order(1, e))
+        .map(|i| names[i])
+        .collect();
+    let got: Vec<&str> = rows.iter().map(|r| r["example"].as_str()).collect();
+    assert_eq!(got, expected);
+    let h5 = hdf5::File::open(dir.path().join("recordings.h5")).unwrap();
+    let recorded = h5.dataset("weights/h1_out/time").unwrap().size();
+    assert_eq!(recorded, 0, "nothing is recorded with all windows off");
+}
+
+#[test]
+fn pass_criterion_and_epochs_to_solve_on_synthetic_rates() {
+    let band = RateBand {
+        e_min: 2.0,
+        e_max: 10.0,
+    };
+    let targets: Vec<(String, f64)> = [("00", 0.0), ("10", 1.0), ("01", 1.0), ("11", 0.0)]
+        .iter()
+        .map(|(n, t)| (n.to_string(), *t))
+        .collect();
+    let rates = |v: [f64; 4]| -> BTreeMap<String, f64> {
+        ["00", "10", "01", "11"]
+            .iter()
+            .zip(v)
+            .map(|(n, r)| (n.to_string(), r))
+            .collect()
+    };
+    assert!(solved(&band, &rates([1.0, 9.0, 6.5, 5.5]), &targets));
+    assert!(
+        !solved(&band, &rates([1.0, 9.0, 6.0, 5.5]), &targets),
+        "6 Hz is not above 6 Hz"
+    );
+    assert!(
+        !solved(&band, &rates([4.0, 5.0, 5.0, 4.0]), &targets),
+        "the pre-learning pattern"
+    );
+    assert_eq!(epochs_to_solve(&[false, false, true, true], true), Some(3));
+    assert_eq!(epochs_to_solve(&[true, true, true, false], true), None);
+}
+
+/// Writes the two-phase experiment edited by `from` → `to` and checks that `learn` fails with
+/// exit code 2 and a message containing every fragment.
+fn fails_with(args: &[&str], edit: Option<(&str, &str)>, fragments: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join(TWO_PHASE)).unwrap();
+    let text = match edit {
+        Some((from, to)) => {
+            assert!(text.contains(from), "the experiment contains {from:?}");
+            text.replacen(from, to, 1)
+        }
+        None => text,
+    };
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = dir.path().join("run");
+    let mut all = vec![
+        args[0],
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    all.extend_from_slice(&args[1..]);
+    let o = burstccn(&all);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "exit code 2 for {edit:?}: {err}");
+    assert!(!err.contains("panicked"), "no panic: {err}");
+    for f in fragments {
+        assert!(err.contains(f), "message for {edit:?} lacks {f:?}: {err}");
+    }
+    assert!(!out.exists(), "no run directory on bad input");
+}
+
+#[test]
+fn bad_protocols_give_clear_errors() {
+    let learn = &["learn"][..];
+    fails_with(
+        learn,
+        Some(("duration = \"7.2 s\"", "duration = \"7.25 s\"")),
+        &[
+            "bad.toml",
+            "protocol.phases",
+            "not a multiple of record.rate_bin",
+        ],
+    );
+    fails_with(
+        learn,
+        Some(("duration = \"7.2 s\"", "duration = \"7.20005 s\"")),
+        &["protocol.phases[0].duration", "not a multiple of dt"],
+    );
+    fails_with(
+        learn,
+        Some(("trace = \"h1_out\"", "trace = \"h1_in\"")),
+        &[
+            "protocol.output.trace",
+            "not a plastic projection",
+            "h1_out",
+        ],
+    );
+    fails_with(
+        learn,
+        Some(("trace = \"h1_out\"", "trace = \"in1_h1\"")),
+        &["protocol.output.trace", "does not target \"output\""],
+    );
+    fails_with(
+        learn,
+        Some(("name = \"10\"\ntarget = 1", "name = \"10\"\ntarget = 2")),
+        &["protocol.examples[1].target", "not 0 or 1"],
+    );
+    fails_with(
+        learn,
+        Some((
+            "input1 = \"150 pA\", input2 = \"-350 pA\"",
+            "input3 = \"150 pA\"",
+        )),
+        &["protocol.examples[1].soma.input3", "no population"],
+    );
+    fails_with(
+        learn,
+        Some(("input1 = \"150 pA\", input2 = \"-350 pA\"", "input1 = 150")),
+        &["protocol.examples[1].soma.input1", "no unit"],
+    );
+    fails_with(
+        learn,
+        Some(("[protocol.teacher]", "[protocol.teaching]")),
+        &["protocol.teacher", "[protocol.teacher] is missing"],
+    );
+    fails_with(
+        learn,
+        Some(("order = \"fixed\"", "order = \"fixed\"\nepoch = 3")),
+        &["protocol.epoch", "unknown key"],
+    );
+    fails_with(
+        learn,
+        Some(("update = \"once\"", "update = \"sometimes\"")),
+        &["protocol.teacher.update", "\"once\" or an interval"],
+    );
+    fails_with(
+        learn,
+        Some(("test_window = \"4 s\"", "test_window = \"9.2 s\"")),
+        &["protocol.output.test_window", "longer than an example"],
+    );
+    fails_with(
+        learn,
+        Some(("name = \"xor_burstprop_two_phase\"", "duration_s = 5.0")),
+        &["duration_s", "remove duration_s"],
+    );
+    fails_with(
+        learn,
+        Some(("epochs = 500", "epochs = -1")),
+        &["protocol.epochs", "whole number"],
+    );
+    fails_with(
+        &["learn", "--seeds", "5..1"],
+        None,
+        &["--seeds 5..1", "range"],
+    );
+    fails_with(
+        &["learn", "--quick"],
+        Some(("[quick]", "[quick_]")),
+        &["bad.toml", "--quick needs a [quick] table"],
+    );
+    fails_with(&["run"], None, &["protocol", "burstccn learn"]);
+}
+
+#[test]
+fn shipped_experiments_validate_at_full_and_quick_scale() {
+    for (file, phases) in [
+        (TWO_PHASE, 2),
+        ("experiments/xor_burstccn_single_phase.toml", 1),
+        ("experiments/xor_burstprop_single_phase.toml", 1),
+    ] {
+        let path = root().join(file);
+        let full = config::load(&path, &[]).unwrap();
+        assert!((full.duration - 16070.0).abs() < 1e-6, "{file}: 16 070 s");
+        let p = full.protocol.as_ref().unwrap();
+        assert_eq!(p.phases.len(), phases, "{file}");
+        assert!(p.phases.last().unwrap().plastic && p.phases.last().unwrap().teacher);
+        assert_eq!(
+            p.plastic.len(),
+            6,
+            "{file}: six feed-forward plastic connections"
+        );
+        let raw: toml::Table = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let quick_sets = burstccn::experiment::quick_sets(file, &raw).unwrap();
+        let quick = config::load(&path, &quick_sets).unwrap();
+        assert!(
+            (quick.duration - 230.0).abs() < 1e-6,
+            "{file}: quick is 230 s"
+        );
+    }
+    let ccn = config::load(
+        &root().join("experiments/xor_burstccn_single_phase.toml"),
+        &[],
+    )
+    .unwrap();
+    for (spec, _) in &ccn.network.projections {
+        if let Some(rule) = spec.plasticity {
+            assert!(
+                matches!(rule.baseline, burstccn::plasticity::Baseline::Constant(_)),
+                "{}: BurstCCN uses a constant baseline",
+                spec.name
+            );
+        }
+    }
+}
+
+#[test]
+fn several_seeds_in_one_command_two_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let sizes: Vec<String> = ["input1", "input2", "hidden1", "hidden2", "output"]
+        .iter()
+        .map(|pop| format!("populations.{pop}.size=20"))
+        .collect();
+    let mut args: Vec<&str> = SMALL.to_vec();
+    for size in &sizes {
+        args.extend(["--set", size.as_str()]);
+    }
+    args.extend([
+        "--set",
+        "protocol.epochs=1",
+        "--seeds",
+        "1..3",
+        "--jobs",
+        "2",
+    ]);
+    let mut all = vec![
+        "learn",
+        TWO_PHASE,
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--quiet",
+        "--force",
+    ];
+    all.extend(args);
+    let o = burstccn(&all);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let across: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("seeds.json")).unwrap())
+            .unwrap();
+    assert_eq!(across["seeds"], 3);
+    for (k, seed) in [1, 2, 3].iter().enumerate() {
+        assert_eq!(across["runs"][k]["seed"], *seed, "runs in seed order");
+    }
+    for seed in ["seed1", "seed2", "seed3"] {
+        let s: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join(seed).join("summary.json")).unwrap(),
+        )
+        .unwrap();
+        for key in ["solved", "pre_rates_hz", "post_rates_hz", "epochs_to_solve"] {
+            assert!(s["xor"].get(key).is_some(), "{seed}: xor.{key}");
+        }
+        assert_eq!(s["xor"]["post_rates_hz"].as_object().unwrap().len(), 4);
+    }
+}
+
+#[test]
+fn ctrl_c_keeps_the_examples_measured_so_far() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_burstccn"))
+        .args(["learn", TWO_PHASE, "--quiet", "--out"])
+        .arg(&out)
+        .args(sets(&[]).iter().flat_map(|s| ["--set", s.as_str()]))
+        .current_dir(root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first pre-test rows, then interrupt.
+    let csv = out.join("learning.csv");
+    let start = Instant::now();
+    while std::fs::read_to_string(&csv).map_or(0, |t| t.lines().count()) < 3
+        && start.elapsed() < Duration::from_secs(60)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["status"], "interrupted");
+    assert_eq!(s["xor"]["solved"], false);
+    assert!(!s["xor"]["pre_rates_hz"].as_object().unwrap().is_empty());
+    hdf5::File::open(out.join("recordings.h5")).unwrap();
+}
+
+#[test]
+fn learning_does_not_depend_on_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let sizes: Vec<String> = ["input1", "input2", "hidden1", "hidden2", "output"]
+        .iter()
+        .map(|pop| format!("populations.{pop}.size=60"))
+        .collect();
+    let mut csvs = Vec::new();
+    for threads in ["1", "2"] {
+        let out = dir.path().join(threads);
+        let mut args: Vec<&str> = SMALL.to_vec();
+        for size in &sizes {
+            args.extend(["--set", size.as_str()]);
+        }
+        args.extend([
+            "--set",
+            "protocol.epochs=2",
+            "--set",
+            "protocol.order=\"shuffled\"",
+            "--threads",
+            threads,
+        ]);
+        learn(TWO_PHASE, &out, &args);
+        csvs.push(std::fs::read_to_string(out.join("learning.csv")).unwrap());
+    }
+    assert_eq!(csvs[0], csvs[1]);
+}
