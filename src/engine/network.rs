@@ -267,7 +267,9 @@ impl Network {
     /// Runs `f` on every chunk, in parallel when enabled; chunks never depend on the thread count.
     fn for_each_chunk(&mut self, f: impl Fn(&mut Chunk) + Sync + Send) {
         if self.parallel {
-            self.chunks.par_iter_mut().for_each(f);
+            // One task per thread: fewer, larger tasks cost less to schedule every step.
+            let per_task = self.chunks.len().div_ceil(rayon::current_num_threads());
+            self.chunks.par_iter_mut().with_min_len(per_task).for_each(f);
         } else {
             self.chunks.iter_mut().for_each(f);
         }
@@ -422,7 +424,8 @@ impl Network {
             }
         };
         if self.parallel {
-            self.chunks.par_iter_mut().for_each(deliver_chunk);
+            let per_task = self.chunks.len().div_ceil(rayon::current_num_threads());
+            self.chunks.par_iter_mut().with_min_len(per_task).for_each(deliver_chunk);
         } else {
             self.chunks.iter_mut().for_each(deliver_chunk);
         }
