@@ -269,7 +269,10 @@ impl Network {
         if self.parallel {
             // One task per thread: fewer, larger tasks cost less to schedule every step.
             let per_task = self.chunks.len().div_ceil(rayon::current_num_threads());
-            self.chunks.par_iter_mut().with_min_len(per_task).for_each(f);
+            self.chunks
+                .par_iter_mut()
+                .with_min_len(per_task)
+                .for_each(f);
         } else {
             self.chunks.iter_mut().for_each(f);
         }
@@ -425,7 +428,10 @@ impl Network {
         };
         if self.parallel {
             let per_task = self.chunks.len().div_ceil(rayon::current_num_threads());
-            self.chunks.par_iter_mut().with_min_len(per_task).for_each(deliver_chunk);
+            self.chunks
+                .par_iter_mut()
+                .with_min_len(per_task)
+                .for_each(deliver_chunk);
         } else {
             self.chunks.iter_mut().for_each(deliver_chunk);
         }
