@@ -61,22 +61,36 @@ pub trait NeuronChunk: Send + Sync {
     fn update(&mut self, rng: &mut Rng, spikes: &mut Vec<u32>);
 
     /// The conductance column (dimensionless, in units of the compartment's leak conductance)
-    /// that projections onto (compartment, receptor) add to; `None` if the model has no such synapse.
+    /// that projections onto (compartment, receptor) add to; `None` if the model has no such
+    /// synapse (the default, for spike sources).
     fn conductance_mut(
         &mut self,
         compartment: Compartment,
         receptor: Receptor,
-    ) -> Option<&mut [Real]>;
+    ) -> Option<&mut [Real]> {
+        let _ = (compartment, receptor);
+        None
+    }
 
     /// The membrane-potential column of `compartment` (V) and dt/C (V per A), so a current
-    /// injector can add dt·I/C in the device phase (spec/neurons.md §6); `None` if absent.
-    fn injection_mut(&mut self, compartment: Compartment) -> Option<(&mut [Real], Real)>;
+    /// injector can add dt·I/C in the device phase (spec/neurons.md §6); `None` if absent (the
+    /// default, for spike sources).
+    fn injection_mut(&mut self, compartment: Compartment) -> Option<(&mut [Real], Real)> {
+        let _ = compartment;
+        None
+    }
 
-    /// Names of the recordable state variables, in the order of [`NeuronChunk::state`].
-    fn state_names(&self) -> &'static [&'static str];
+    /// Names of the recordable state variables, in the order of [`NeuronChunk::state`] (none by
+    /// default).
+    fn state_names(&self) -> &'static [&'static str] {
+        &[]
+    }
 
     /// The column of state variable `index` (SI units; see the model's doc).
-    fn state(&self, index: usize) -> &[Real];
+    fn state(&self, index: usize) -> &[Real] {
+        let _ = index;
+        &[]
+    }
 }
 
 /// A neuron model: how to read its parameters and build chunks of it.

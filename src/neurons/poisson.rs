@@ -10,12 +10,11 @@
 //! |---|---|---|---|
 //! | `rate` | Hz | required | firing rate of every source |
 
-use super::{Compartment, ModelKind, NeuronChunk, NeuronModel, Receptor};
+use super::{Compartment, ModelKind, NeuronChunk, NeuronModel};
 use crate::config::units::{require_non_negative, Dim, ParamTable};
 use crate::engine::rng::Rng;
 use crate::error::Result;
 use crate::inputs::poisson_drive::GeometricGaps;
-use crate::Real;
 
 /// Registry entry.
 pub const KIND: ModelKind = ModelKind {
@@ -83,19 +82,6 @@ impl NeuronChunk for PoissonChunk {
     fn update(&mut self, rng: &mut Rng, spikes: &mut Vec<u32>) {
         self.gaps
             .step(self.len, &mut self.next, rng, |i| spikes.push(i as u32));
-    }
-
-    fn conductance_mut(&mut self, _: Compartment, _: Receptor) -> Option<&mut [Real]> {
-        None
-    }
-    fn injection_mut(&mut self, _: Compartment) -> Option<(&mut [Real], Real)> {
-        None
-    }
-    fn state_names(&self) -> &'static [&'static str] {
-        &[]
-    }
-    fn state(&self, _: usize) -> &[Real] {
-        &[]
     }
 }
 

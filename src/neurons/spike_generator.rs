@@ -9,11 +9,10 @@
 //! A neuron fires at most once per step; two times of one neuron in the same step are an
 //! error. Receives nothing (a spike source).
 
-use super::{Compartment, ModelKind, NeuronChunk, NeuronModel, Receptor};
+use super::{Compartment, ModelKind, NeuronChunk, NeuronModel};
 use crate::config::units::{Dim, ParamTable};
 use crate::engine::rng::Rng;
 use crate::error::Result;
-use crate::Real;
 
 /// Registry entry.
 pub const KIND: ModelKind = ModelKind {
@@ -128,18 +127,5 @@ impl NeuronChunk for GeneratorChunk {
             self.next += 1;
         }
         self.step += 1;
-    }
-
-    fn conductance_mut(&mut self, _: Compartment, _: Receptor) -> Option<&mut [Real]> {
-        None
-    }
-    fn injection_mut(&mut self, _: Compartment) -> Option<(&mut [Real], Real)> {
-        None
-    }
-    fn state_names(&self) -> &'static [&'static str] {
-        &[]
-    }
-    fn state(&self, _: usize) -> &[Real] {
-        &[]
     }
 }
