@@ -1,7 +1,7 @@
 //! `burstccn learn`: run an experiment with a `[protocol]` (spec/experiments.md §5), for one
 //! seed or several, at full scale or at the `[quick]` scale.
 
-use super::run::interrupt_flag;
+use super::run::{interrupt_flag, CommonArgs};
 use super::seeds::parse_seeds;
 use anyhow::{bail, Context};
 use burstccn::analysis::readouts::mean_sd;
@@ -18,32 +18,19 @@ use std::path::{Path, PathBuf};
 pub struct LearnArgs {
     /// Experiment file (TOML) with a [protocol] table.
     pub experiment: PathBuf,
-    /// Run directory [default: output/<experiment name>]; with several seeds, one
-    /// sub-directory seed<N> per seed and seeds.json across seeds.
-    #[arg(long)]
-    pub out: Option<PathBuf>,
     /// Seeds: one (3), an inclusive range (1..5) or a list (1,4,7) [default: the file's seed].
     #[arg(long, value_name = "SEEDS")]
     pub seeds: Option<String>,
     /// Apply the file's [quick] table (fewer epochs, shorter examples) before --set.
     #[arg(long)]
     pub quick: bool,
-    /// Worker threads per run [default: one per core; 1 when --jobs > 1].
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
-    /// Seeds run at the same time. The XOR network is too small for a second thread to pay
-    /// off, so on two cores `--jobs 2` roughly doubles the seeds per hour.
+    /// Seeds run at the same time, on one thread each unless --threads is given. The XOR network
+    /// is too small for a second thread to pay off, so on two cores `--jobs 2` roughly doubles
+    /// the seeds per hour.
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
-    /// Edit the experiment before validation, e.g. --set protocol.epochs=20 (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub sets: Vec<String>,
-    /// Replace existing run directories.
-    #[arg(long)]
-    pub force: bool,
-    /// No progress bar.
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// One seed's line of seeds.json.
@@ -84,7 +71,7 @@ pub fn learn(args: &LearnArgs) -> anyhow::Result<()> {
     } else {
         Vec::new()
     };
-    sets.extend(args.sets.iter().cloned());
+    sets.extend(args.common.sets.iter().cloned());
     let seeds = match &args.seeds {
         Some(s) => Some(parse_seeds(s)?),
         None => None,
@@ -98,7 +85,7 @@ pub fn learn(args: &LearnArgs) -> anyhow::Result<()> {
             "this experiment has no [protocol]; run it with `burstccn run`"
         ));
     }
-    let base = args.out.clone().unwrap_or_else(|| {
+    let base = args.common.out.clone().unwrap_or_else(|| {
         let name = if args.quick {
             format!("{}_quick", first.name)
         } else {
@@ -110,7 +97,7 @@ pub fn learn(args: &LearnArgs) -> anyhow::Result<()> {
     let seed_list = seeds.clone().unwrap_or_else(|| vec![first.seed]);
     let jobs = args.jobs.clamp(1, seed_list.len());
     // Parallel seeds each run on one thread unless --threads says otherwise.
-    let threads = match (jobs, args.threads) {
+    let threads = match (jobs, args.common.threads) {
         (1, t) => t,
         (_, 0) => 1,
         (_, t) => t,
@@ -127,8 +114,8 @@ pub fn learn(args: &LearnArgs) -> anyhow::Result<()> {
         let opts = RunOptions {
             out: out.clone(),
             threads,
-            force: args.force,
-            progress: !args.quiet && jobs == 1,
+            force: args.common.force,
+            progress: !args.common.quiet && jobs == 1,
         };
         let t0 = std::time::Instant::now();
         let xor = experiment::protocol::run(&exp, protocol, &opts, &flag)

@@ -13,14 +13,32 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 
+/// Options shared by the commands that run simulations (`run`, `learn`).
+#[derive(Args, Debug)]
+pub struct CommonArgs {
+    /// Run directory [default: output/<experiment name>]; with several seeds, one
+    /// sub-directory seed<N> per seed and seeds.json across seeds.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Worker threads per run [default: one per core].
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Edit the experiment before validation, e.g. --set duration_s=2 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Replace existing run directories.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
 /// Arguments of `burstccn run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// Experiment file (TOML).
     pub experiment: PathBuf,
-    /// Run directory [default: output/<experiment name>].
-    #[arg(long)]
-    pub out: Option<PathBuf>,
     /// Master seed (overrides the file's `seed`).
     #[arg(long, conflicts_with = "seeds")]
     pub seed: Option<u64>,
@@ -28,18 +46,8 @@ pub struct RunArgs {
     /// (mean and SD of every population figure and readout) and seeds.png (mean ± 2 SD).
     #[arg(long)]
     pub seeds: Option<String>,
-    /// Worker threads [default: one per core].
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
-    /// Edit the experiment before validation, e.g. --set duration_s=2 (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub sets: Vec<String>,
-    /// Replace an existing run directory.
-    #[arg(long)]
-    pub force: bool,
-    /// No progress bar.
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// The process's interrupt flag, set by Ctrl-C; run loops check it and close their files.
@@ -63,12 +71,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         return Ok(());
     };
     let seeds = parse_seeds(seeds)?;
-    let exp = config::load(&args.experiment, &args.sets)?;
+    let exp = config::load(&args.experiment, &args.common.sets)?;
     let out = args
+        .common
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(&exp.name));
-    runner::prepare_dir(&out, args.force)?;
+    runner::prepare_dir(&out, args.common.force)?;
     let mut runs = Vec::new();
     for &seed in &seeds {
         let dir = out.join(format!("seed{seed}"));
@@ -145,7 +154,7 @@ fn across_seeds(runs: &[(u64, PathBuf, Summary)]) -> serde_json::Value {
 
 /// One run with `seed` (or the file's) into `out` (or the default directory).
 fn run_one(args: &RunArgs, seed: Option<u64>, out: Option<PathBuf>) -> anyhow::Result<Summary> {
-    let mut sets = args.sets.clone();
+    let mut sets = args.common.sets.clone();
     if let Some(seed) = seed {
         sets.push(format!("seed={seed}"));
     }
@@ -158,13 +167,13 @@ fn run_one(args: &RunArgs, seed: Option<u64>, out: Option<PathBuf>) -> anyhow::R
         ));
     }
     let out = out
-        .or_else(|| args.out.clone())
+        .or_else(|| args.common.out.clone())
         .unwrap_or_else(|| PathBuf::from("output").join(&exp.name));
     let opts = RunOptions {
         out: out.clone(),
-        threads: args.threads,
-        force: args.force,
-        progress: !args.quiet,
+        threads: args.common.threads,
+        force: args.common.force,
+        progress: !args.common.quiet,
     };
     let flag = interrupt_flag();
     let summary = runner::run(&exp, &opts, &flag)
