@@ -38,19 +38,7 @@ fn apply_one(root: &mut toml::Value, set: &str) -> Result<()> {
             toml::Value::Table(t) => t
                 .entry(part.to_string())
                 .or_insert_with(|| toml::Value::Table(toml::Table::new())),
-            toml::Value::Array(a) => {
-                let len = a.len();
-                part.parse::<usize>()
-                    .ok()
-                    .and_then(|i| a.get_mut(i))
-                    .ok_or_else(|| {
-                        Error::config(
-                            "--set",
-                            key,
-                            format!("`{part}` is not an index below {len}"),
-                        )
-                    })?
-            }
+            toml::Value::Array(a) => array_slot(a, part, key)?,
             _ => {
                 return Err(Error::config(
                     "--set",
@@ -66,23 +54,27 @@ fn apply_one(root: &mut toml::Value, set: &str) -> Result<()> {
             t.insert(last.to_string(), value);
         }
         toml::Value::Array(a) => {
-            let len = a.len();
-            let slot = last
-                .parse::<usize>()
-                .ok()
-                .and_then(|i| a.get_mut(i))
-                .ok_or_else(|| {
-                    Error::config(
-                        "--set",
-                        key,
-                        format!("`{last}` is not an index below {len}"),
-                    )
-                })?;
+            let slot = array_slot(a, last, key)?;
             *slot = value;
         }
         _ => return Err(Error::config("--set", key, "the parent is not a table")),
     }
     Ok(())
+}
+
+/// Element `part` (a decimal index) of the array `a` under `--set key`.
+fn array_slot<'a>(a: &'a mut [toml::Value], part: &str, key: &str) -> Result<&'a mut toml::Value> {
+    let len = a.len();
+    part.parse::<usize>()
+        .ok()
+        .and_then(|i| a.get_mut(i))
+        .ok_or_else(|| {
+            Error::config(
+                "--set",
+                key,
+                format!("`{part}` is not an index below {len}"),
+            )
+        })
 }
 
 #[cfg(test)]
