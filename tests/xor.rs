@@ -6,7 +6,6 @@ mod common;
 
 use burstccn::config;
 use burstccn::experiment::protocol::Order;
-use burstccn::experiment::xor::{epochs_to_solve, solved, RateBand};
 use common::{burstccn, root};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -266,36 +265,6 @@ fn example_order_is_fixed_or_a_seeded_shuffle() {
     let h5 = hdf5::File::open(dir.path().join("recordings.h5")).unwrap();
     let recorded = h5.dataset("weights/h1_out/time").unwrap().size();
     assert_eq!(recorded, 0, "nothing is recorded with all windows off");
-}
-
-#[test]
-fn pass_criterion_and_epochs_to_solve_on_synthetic_rates() {
-    let band = RateBand {
-        e_min: 2.0,
-        e_max: 10.0,
-    };
-    let targets: Vec<(String, f64)> = [("00", 0.0), ("10", 1.0), ("01", 1.0), ("11", 0.0)]
-        .iter()
-        .map(|(n, t)| (n.to_string(), *t))
-        .collect();
-    let rates = |v: [f64; 4]| -> BTreeMap<String, f64> {
-        ["00", "10", "01", "11"]
-            .iter()
-            .zip(v)
-            .map(|(n, r)| (n.to_string(), r))
-            .collect()
-    };
-    assert!(solved(&band, &rates([1.0, 9.0, 6.5, 5.5]), &targets));
-    assert!(
-        !solved(&band, &rates([1.0, 9.0, 6.0, 5.5]), &targets),
-        "6 Hz is not above 6 Hz"
-    );
-    assert!(
-        !solved(&band, &rates([4.0, 5.0, 5.0, 4.0]), &targets),
-        "the pre-learning pattern"
-    );
-    assert_eq!(epochs_to_solve(&[false, false, true, true], true), Some(3));
-    assert_eq!(epochs_to_solve(&[true, true, true, false], true), None);
 }
 
 /// Writes the two-phase experiment edited by `from` → `to` and checks that `learn` fails with

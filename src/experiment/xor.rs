@@ -270,6 +270,8 @@ mod tests {
                 .collect()
         };
         assert!(solved(&BAND, &rates([3.0, 8.0, 7.0, 5.9]), &targets));
+        // The threshold itself is not above it.
+        assert!(!solved(&BAND, &rates([3.0, 8.0, 6.0, 5.9]), &targets));
         assert!(!solved(&BAND, &rates([3.0, 8.0, 5.0, 4.0]), &targets));
         assert!(!solved(&BAND, &rates([6.1, 8.0, 7.0, 4.0]), &targets));
         assert!(!solved(&BAND, &rates([3.0, 8.0, f64::NAN, 4.0]), &targets));
