@@ -44,8 +44,12 @@
 //! Receives: soma and dendrite × {excitatory, inhibitory}, in units of that compartment's leak
 //! conductance. Current injection: soma (dt/C_s), dendrite (dt/C_d).
 //!
+//! p_B is only needed at a threshold spike, so it is evaluated there (and when recorded) rather
+//! than for every neuron at every step; the value is the same, f(V_d) of the step.
+//!
 //! Recordable: `v_soma`, `v_dend`, `threshold`, `w_soma`, `w_dend`, `burst_probability`
-//! (p_B of the last step), `g_exc_soma`, `g_inh_soma`, `g_exc_dend`, `g_inh_dend`, `g_nmda`.
+//! (p_B = f(V_d) after the last step), `g_exc_soma`, `g_inh_soma`, `g_exc_dend`, `g_inh_dend`,
+//! `g_nmda`.
 //!
 //! References: [SBP src/BurstPoissonGroup.cpp], [P21 Fig 4, Methods], spec/neurons.md §4.
 
@@ -110,14 +114,12 @@ impl BurstPoisson {
     /// A chunk of `len` neurons in the initial state of spec/neurons.md §2.4.
     pub fn chunk(&self, len: usize, init_rng: &mut Rng) -> BurstPoissonChunk {
         let b = &self.base;
-        let zeros = vec![0.0; len];
         BurstPoissonChunk {
             c: self.consts,
             refractory_steps: self.refractory_steps,
             burst_min: self.burst_min_steps as f64,
             burst_range: self.burst_range_steps as f64,
             s: TwoCompartmentState::new(b, len, init_rng),
-            burst_probability: zeros.clone(),
             refractory: vec![0; len],
             burst: vec![0; len],
         }
@@ -132,7 +134,7 @@ impl NeuronModel for BurstPoisson {
         &[Compartment::Soma, Compartment::Dendrite]
     }
     fn bytes_per_neuron(&self) -> usize {
-        11 * std::mem::size_of::<Real>() + 2 * std::mem::size_of::<u32>()
+        10 * std::mem::size_of::<Real>() + 2 * std::mem::size_of::<u32>()
     }
 }
 
@@ -160,15 +162,32 @@ pub struct BurstPoissonChunk {
     burst_range: f64,
     /// Membrane, threshold, adaptation and conductance columns.
     pub s: TwoCompartmentState,
-    /// Burst probability p_B = f(V_d) computed in the last step.
-    pub burst_probability: Vec<Real>,
     /// Refractory and burst counters, steps.
     refractory: Vec<u32>,
     burst: Vec<u32>,
 }
 
+/// Neurons tested at once for a spike: one comparison per neuron vectorises, and the scalar
+/// spike code runs only for blocks with a candidate (a few per step out of thousands).
+const SPIKE_BLOCK: usize = 32;
+
+/// Whether any neuron of the block may spike this step: branch-free, so it vectorises.
+#[inline(always)]
+fn any_candidate(vs: &[Real], th: &[Real], refr: &[u32], burst: &[u32]) -> bool {
+    let mut m = 0u32;
+    for (((v, t), r), b) in vs.iter().zip(th).zip(refr).zip(burst) {
+        m |= (((*v > *t) & (*r == 0)) | (*b == 1)) as u32;
+    }
+    m != 0
+}
+
 impl BurstPoissonChunk {
-    /// Steps 1–5 of spec/neurons.md §4 for every neuron.
+    /// p_B = f(V_d) of neuron `i` (step 5 of spec/neurons.md §4).
+    pub fn burst_probability(&self, i: usize) -> Real {
+        sigmoid(self.s.v_dend[i], self.c.e_d, self.c.neg_inv_d_d)
+    }
+
+    /// Steps 1–4 of spec/neurons.md §4 for every neuron (step 5, p_B, at the spikes).
     #[inline(always)]
     fn integrate<const NMDA: bool>(&mut self) {
         let c = self.c;
@@ -178,7 +197,6 @@ impl BurstPoissonChunk {
         let th = &mut self.s.threshold[..n];
         let ws = &mut self.s.w_soma[..n];
         let wd = &mut self.s.w_dend[..n];
-        let pb = &mut self.burst_probability[..n];
         let ges = &mut self.s.g_exc_soma[..n];
         let gis = &mut self.s.g_inh_soma[..n];
         let ged = &mut self.s.g_exc_dend[..n];
@@ -218,8 +236,6 @@ impl BurstPoissonChunk {
             th[i] += c.mul_theta * (c.theta_0 - th[i]);
             vs[i] = s;
             vd[i] = d;
-            // 5. p_B = f(V_d,new).
-            pb[i] = sigmoid(d, c.e_d, c.neg_inv_d_d);
         }
     }
 
@@ -234,32 +250,41 @@ impl BurstPoissonChunk {
         // 6. Threshold spikes (which may start a burst) and second spikes of bursts.
         let c = &self.c;
         let n = self.s.v_soma.len();
-        let (vs, th, ws) = (
+        let (vs, vd, th, ws) = (
             &mut self.s.v_soma[..n],
+            &self.s.v_dend[..n],
             &mut self.s.threshold[..n],
             &mut self.s.w_soma[..n],
         );
-        let (refr, burst, pb) = (
-            &mut self.refractory[..n],
-            &mut self.burst[..n],
-            &self.burst_probability[..n],
-        );
-        for i in 0..n {
-            if vs[i] > th[i] && refr[i] == 0 {
-                spikes.push(i as u32);
-                refr[i] = self.refractory_steps;
-                vs[i] = c.e_reset;
-                th[i] += c.threshold_jump;
-                ws[i] += 1.0;
-                // Both numbers are drawn at every threshold spike, as in the reference code.
-                let r1: f64 = rng.random();
-                let r2: f64 = rng.random();
-                if r1 < pb[i] as f64 {
-                    burst[i] = (self.burst_min + (r2 * self.burst_range).floor()) as u32;
+        let (refr, burst) = (&mut self.refractory[..n], &mut self.burst[..n]);
+        for start in (0..n).step_by(SPIKE_BLOCK) {
+            let end = (start + SPIKE_BLOCK).min(n);
+            if !any_candidate(
+                &vs[start..end],
+                &th[start..end],
+                &refr[start..end],
+                &burst[start..end],
+            ) {
+                continue;
+            }
+            for i in start..end {
+                if vs[i] > th[i] && refr[i] == 0 {
+                    spikes.push(i as u32);
+                    refr[i] = self.refractory_steps;
+                    vs[i] = c.e_reset;
+                    th[i] += c.threshold_jump;
+                    ws[i] += 1.0;
+                    // Both numbers are drawn at every threshold spike, as in the reference code.
+                    let r1: f64 = rng.random();
+                    let r2: f64 = rng.random();
+                    // 5. p_B = f(V_d,new), needed only here.
+                    if r1 < sigmoid(vd[i], c.e_d, c.neg_inv_d_d) as f64 {
+                        burst[i] = (self.burst_min + (r2 * self.burst_range).floor()) as u32;
+                    }
+                } else if burst[i] == 1 {
+                    spikes.push(i as u32);
+                    refr[i] = self.refractory_steps;
                 }
-            } else if burst[i] == 1 {
-                spikes.push(i as u32);
-                refr[i] = self.refractory_steps;
             }
         }
     }
@@ -289,10 +314,13 @@ impl NeuronChunk for BurstPoissonChunk {
     }
 
     fn state(&self, index: usize) -> &[Real] {
+        self.s.column(index).unwrap_or(&[])
+    }
+
+    fn sample(&self, index: usize, i: usize) -> Real {
         match self.s.column(index) {
-            Some(column) => column,
-            None if index == TwoCompartmentState::NAMES.len() => &self.burst_probability,
-            None => &[],
+            Some(column) => column[i],
+            None => self.burst_probability(i),
         }
     }
 }
@@ -325,7 +353,7 @@ mod tests {
             spikes.clear();
             chunk.update(&mut rng, &mut spikes);
             for &i in &spikes {
-                trains[i as usize].push((step, chunk.burst_probability[i as usize]));
+                trains[i as usize].push((step, chunk.burst_probability(i as usize)));
             }
             chunk
                 .s

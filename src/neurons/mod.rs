@@ -86,10 +86,16 @@ pub trait NeuronChunk: Send + Sync {
         &[]
     }
 
-    /// The column of state variable `index` (SI units; see the model's doc).
+    /// The stored column of state variable `index` (SI units; see the model's doc); empty for
+    /// a variable the model derives on demand (read those with [`NeuronChunk::sample`]).
     fn state(&self, index: usize) -> &[Real] {
         let _ = index;
         &[]
+    }
+
+    /// State variable `index` of chunk-local neuron `i`: what recorders read.
+    fn sample(&self, index: usize, i: usize) -> Real {
+        self.state(index)[i]
     }
 }
 

@@ -284,7 +284,7 @@ impl Recorder {
             for ((_, var), table) in tr.spec.variables.iter().zip(&mut tr.tables) {
                 for (slot, &i) in tr.row.iter_mut().zip(&tr.spec.neurons) {
                     let i = i as usize;
-                    *slot = chunks[i / CHUNK].neurons.state(*var)[i % CHUNK];
+                    *slot = chunks[i / CHUNK].neurons.sample(*var, i % CHUNK);
                 }
                 table.push_row(&tr.row)?;
             }
