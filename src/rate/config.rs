@@ -13,6 +13,7 @@
 //! | `batch_size`, `test_batch_size` | 32, 1000 | examples per step / per test pass |
 //! | `seed` | 1 | master seed (weights, example order) |
 //! | `lr`, `momentum`, `weight_decay` | 0.1, 0, 0 | SGD on W and biases |
+//! | `lr_schedule` | `"constant"` | `"cosine"`: every learning rate × ½(1 + cos(π·(epoch − 1)/epochs)) |
 //! | `weight_gain` | 3.6 | Xavier-normal gain of W |
 //! | `p_baseline` | 0.5 | baseline burst probability p_b |
 //! | `y_mode`, `y_scale`, `y_learning`, `lr_y` | `random`, 1, false, 0 | burst feedback Y |
@@ -47,6 +48,7 @@ pub struct Experiment {
     pub train_subset: usize,
     pub test_subset: usize,
     pub model: ModelSpec,
+    pub lr_schedule: LrSchedule,
     /// Units per hidden layer (kept for depth sweeps, which may build nets with none).
     pub hidden_units: usize,
     /// Depth sweep: total layer counts including input and output (the paper's "5-layer" net is
@@ -54,6 +56,30 @@ pub struct Experiment {
     pub sweep_layers: Vec<usize>,
     /// The effective table (after `--set`), saved next to the results.
     pub table: toml::Table,
+}
+
+/// How the learning rates change over a run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LrSchedule {
+    Constant,
+    /// Cosine annealing without restarts (Loshchilov & Hutter 2017), stepped once per epoch:
+    /// factor ½(1 + cos(π·(epoch − 1)/epochs)) for epochs 1…epochs, so the last epoch still
+    /// learns. It scales W's, Q's, Y's and W_r's learning rates alike, as a PyTorch scheduler
+    /// on one optimiser holding all of them would.
+    Cosine,
+}
+
+impl LrSchedule {
+    /// The learning-rate factor of `epoch` (1-based) in a run of `epochs`.
+    pub fn factor(self, epoch: usize, epochs: usize) -> Real {
+        match self {
+            LrSchedule::Constant => 1.0,
+            LrSchedule::Cosine => {
+                let x = (epoch.saturating_sub(1)) as f64 / epochs.max(1) as f64;
+                (0.5 * (1.0 + (std::f64::consts::PI * x).cos())) as Real
+            }
+        }
+    }
 }
 
 /// Applies one `KEY=VALUE` override to `table`. KEY may be dotted; VALUE is read as a TOML
@@ -142,6 +168,13 @@ pub fn from_table(table: toml::Table, file: &str, default_name: &str) -> Result<
     let test_subset = t.count("test_subset", Some(0))? as usize;
     let num =
         |key: &str, default: f64| -> Result<Real> { Ok(t.number(key, Some(default))? as Real) };
+    let lr_schedule = match t
+        .choice("lr_schedule", &["constant", "cosine"], Some("constant"))?
+        .as_str()
+    {
+        "constant" => LrSchedule::Constant,
+        _ => LrSchedule::Cosine,
+    };
     let y_mode = match t
         .choice("y_mode", &["random", "symmetric", "tied"], Some("random"))?
         .as_str()
@@ -219,6 +252,7 @@ pub fn from_table(table: toml::Table, file: &str, default_name: &str) -> Result<
         train_subset,
         test_subset,
         model,
+        lr_schedule,
         hidden_units,
         sweep_layers,
         table,
@@ -243,5 +277,20 @@ impl Experiment {
             toml::Value::Integer(layers as i64 - 2),
         );
         e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LrSchedule;
+
+    #[test]
+    fn cosine_starts_at_one_falls_monotonically_and_keeps_the_last_epoch_learning() {
+        let f = |e| LrSchedule::Cosine.factor(e, 50);
+        assert_eq!(f(1), 1.0);
+        assert!((f(26) - 0.5).abs() < 1e-6);
+        assert!((1..50).all(|e| f(e + 1) < f(e)));
+        assert!(f(50) > 0.0 && f(50) < 0.01);
+        assert_eq!(LrSchedule::Constant.factor(50, 50), 1.0);
     }
 }

@@ -196,6 +196,8 @@ pub struct StepStats {
 /// A sigmoid MLP with feedback pathways, its learning rule and preallocated buffers.
 pub struct Network {
     spec: ModelSpec,
+    /// Multiplies every learning rate of the spec (the epoch's schedule factor, 1 by default).
+    lr_scale: Real,
     threads: Threads,
     /// Rows currently held in the activity buffers.
     batch: usize,
@@ -321,6 +323,7 @@ impl Network {
         };
         let momentum = spec.momentum > 0.0;
         Ok(Network {
+            lr_scale: 1.0,
             threads: Threads(threads.max(1)),
             batch: 0,
             c: zeros_c(),
@@ -357,6 +360,12 @@ impl Network {
     }
 
     /// The specification this network was built from.
+    /// Scales every learning rate (W, biases, Q, Y, W_r) by `f` from the next step on: the
+    /// learning-rate schedule of [`super::config::LrSchedule`].
+    pub fn set_lr_scale(&mut self, f: Real) {
+        self.lr_scale = f;
+    }
+
     pub fn spec(&self) -> &ModelSpec {
         &self.spec
     }
@@ -625,7 +634,7 @@ impl Network {
             };
             if fused {
                 let keep = 1.0 - self.spec.weight_decay;
-                let scale = -self.spec.lr * inv_b;
+                let scale = -self.spec.lr * self.lr_scale * inv_b;
                 let d = View::new(&self.delta[k][..rows * n], rows, n).t();
                 matmul(&mut self.w[k], d, prev, keep, scale, self.threads);
             } else {
@@ -653,8 +662,9 @@ impl Network {
         let rows = self.batch;
         let inv_b = 1.0 / rows as Real;
         let s = &self.spec;
+        let f = self.lr_scale;
         for k in 0..self.n_layers() {
-            let (lr, wd, mu) = (s.lr, s.weight_decay, s.momentum);
+            let (lr, wd, mu) = (s.lr * f, s.weight_decay, s.momentum);
             if mu > 0.0 {
                 for ((w, v), &g) in self.w[k]
                     .iter_mut()
@@ -694,10 +704,24 @@ impl Network {
                 Algorithm::BurstCcn => {
                     // ΔQ = +lr_Q e_(k+1)ᵀ a / B (code form of G22 Eq. 2: drives a → 0).
                     if s.q_learning && s.q_mode != QMode::Tied {
-                        matmul(&mut self.q[k], e_up, a, 1.0, s.lr_q * inv_b, self.threads);
+                        matmul(
+                            &mut self.q[k],
+                            e_up,
+                            a,
+                            1.0,
+                            s.lr_q * f * inv_b,
+                            self.threads,
+                        );
                     }
                     if s.y_learning && s.y_mode != YMode::Tied {
-                        matmul(&mut self.y[k], e_up, a, 1.0, -s.lr_y * inv_b, self.threads);
+                        matmul(
+                            &mut self.y[k],
+                            e_up,
+                            a,
+                            1.0,
+                            -s.lr_y * f * inv_b,
+                            self.threads,
+                        );
                     }
                 }
                 Algorithm::Burstprop if s.recurrent => {
@@ -708,7 +732,7 @@ impl Network {
                         a.t(),
                         bp,
                         1.0,
-                        s.lr_recurrent,
+                        s.lr_recurrent * f,
                         self.threads,
                     );
                 }

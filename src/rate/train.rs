@@ -499,6 +499,7 @@ pub fn run(exp: &Experiment, data: &Mnist, opts: &RunOptions) -> Result<Summary>
         } else {
             indicatif::ProgressBar::hidden()
         };
+        net.set_lr_scale(exp.lr_schedule.factor(epoch, exp.epochs));
         let start = Instant::now();
         let mut m = train_epoch(&mut net, exp, &data.train, epoch, &bar);
         let (test_loss, test_error) = evaluate(&mut net, &data.test, exp.test_batch_size);
