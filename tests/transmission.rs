@@ -116,10 +116,11 @@ fn bursts_only_transmits_once_per_burst_at_the_second_spike() {
 
 #[test]
 fn depressing_and_facilitating_efficacies_reach_the_target() {
-    // From (x, u) = (1, U), a triplet at ISI 5 ms (spec/synapses.md §3 reference table).
+    // From (x, u) = (1, U), a triplet at ISI 5 ms, with the presets' f = U (src/synapses/stp.rs;
+    // spec/synapses.md §3 tabulates f = 0.1, which the reference never applies).
     for (stp, want) in [
-        ("depressing", [0.9000, 0.2725, 0.2230]),
-        ("facilitating", [0.0200, 0.1111, 0.1691]),
+        ("depressing", [0.9000, 0.2964, 0.2238]),
+        ("facilitating", [0.0200, 0.0379, 0.0530]),
     ] {
         let j = jumps(&format!("stp = \"{stp}\"\nstp_initial_u = \"U\""));
         let sizes: Vec<f64> = j[1].iter().map(|&(_, w)| w / 0.01).collect();
@@ -147,8 +148,8 @@ fn stp_state_is_recorded() {
     assert_eq!(x.shape(), &[6000, 1]);
     // Before the first spike of neuron 1 (500 ms) the state rests at (1, U).
     assert!((x[[4999, 0]] - 1.0).abs() < 1e-6 && (u[[4999, 0]] - 0.9).abs() < 1e-6);
-    // After it: x = 1 − U = 0.1 and u = U + f(1 − U) = 0.91, then one Euler recovery step.
-    let (x1, u1) = (0.1 + 0.005 * 0.9, 0.91 + 1e-4 * (0.9 - 0.91));
+    // After it: x = 1 − U = 0.1 and u = U + f(1 − U) = 0.99 (f = U), then one Euler recovery step.
+    let (x1, u1) = (0.1 + 0.005 * 0.9, 0.99 + 1e-4 * (0.9 - 0.99));
     assert!(
         (x[[5000, 0]] as f64 - x1).abs() < 1e-5,
         "x {}",

@@ -15,10 +15,19 @@
 //! proportional to spikes, and the result is the reference's per-step Euler scheme, not the
 //! exact exponential (to float rounding).
 //!
+//! **The presets use f = U, as the reference runs.** `STPeTMConnection::push_attributes` (the
+//! jump u ← u + f(1 − u)) never executes: `STPConnection::push_attributes` is not virtual
+//! [AUR STPConnection.h:124], and the inherited `STPConnection::propagate` calls it directly
+//! [AUR STPConnection.cpp `propagate`], so the base jump u ← u + U(1 − u) applies and f (0.1 in
+//! spec/synapses.md §3) is dead code. Checked on the built reference: Fig 3 rasters are
+//! bit-identical with `set_f(0.1)` and `set_f(0.5)`, and a single STPeTMConnection delivers the
+//! f = U efficacies of the tests below to 1e-5. The specified eTM (f = 0.1) remains available
+//! as `stp = "custom"`.
+//!
 //! | parameter | unit | STF | STD | meaning |
 //! |---|---|---|---|---|
 //! | `U` | 1 | 0.02 | 0.9 | baseline utilisation |
-//! | `f` | 1 | 0.1 | 0.1 | facilitation increment |
+//! | `f` | 1 | 0.02 (= U) | 0.9 (= U) | facilitation increment (spec: 0.1, unused by the reference) |
 //! | `tau_d` | s | 100 ms | 20 ms | recovery of resources x |
 //! | `tau_f` | s | 100 ms | 1 s | relaxation of u to U |
 //! | `u_init` | 1 | 0.01 | 0.01 | initial u (published: 0.01, not U) |
@@ -41,18 +50,19 @@ pub struct StpParams {
 }
 
 impl StpParams {
-    /// Strongly facilitating preset (spec/synapses.md §3 table).
+    /// Facilitating preset: spec/synapses.md §3 table with f = U, as the reference runs it
+    /// (module documentation).
     pub const FACILITATING: StpParams = StpParams {
         u_base: 0.02,
-        f: 0.1,
+        f: 0.02,
         tau_d: 0.1,
         tau_f: 0.1,
         u_init: 0.01,
     };
-    /// Strongly depressing preset (spec/synapses.md §3 table).
+    /// Depressing preset: spec/synapses.md §3 table with f = U, as the reference runs it.
     pub const DEPRESSING: StpParams = StpParams {
         u_base: 0.9,
-        f: 0.1,
+        f: 0.9,
         tau_d: 0.02,
         tau_f: 1.0,
         u_init: 0.01,
@@ -135,6 +145,13 @@ mod tests {
             .collect()
     }
 
+    /// The eTM of spec/synapses.md §3 as written (f = 0.1), whose reference tables the
+    /// scheme must reproduce.
+    fn spec_etm() -> (StpParams, StpParams) {
+        let etm = |p: StpParams| StpParams { f: 0.1, ..p };
+        (etm(StpParams::FACILITATING), etm(StpParams::DEPRESSING))
+    }
+
     fn assert_close(got: &[f64], want: &[f64]) {
         for (g, w) in got.iter().zip(want) {
             assert!((g - w).abs() < 1e-3, "got {got:?}, want {want:?}");
@@ -143,7 +160,7 @@ mod tests {
 
     #[test]
     fn triplets_from_baseline_match_spec() {
-        let (stf, std) = (StpParams::FACILITATING, StpParams::DEPRESSING);
+        let (stf, std) = spec_etm();
         for (isi, want_f, want_d) in [
             (50, [0.0200, 0.1111, 0.1691], [0.9000, 0.2725, 0.2230]),
             (100, [0.0200, 0.1067, 0.1605], [0.9000, 0.4138, 0.3850]),
@@ -158,7 +175,7 @@ mod tests {
     #[test]
     fn five_hz_trains_match_spec() {
         let steps: Vec<u64> = (0..8).map(|k| 10 + 2000 * k).collect();
-        let (stf, std) = (StpParams::FACILITATING, StpParams::DEPRESSING);
+        let (stf, std) = spec_etm();
         assert_close(
             &train(stf, stf.u_base, &steps[..5]),
             &[0.0200, 0.0332, 0.0347, 0.0349, 0.0349],
@@ -181,7 +198,7 @@ mod tests {
 
     #[test]
     fn triplets_from_published_initial_state_match_spec() {
-        let (stf, std) = (StpParams::FACILITATING, StpParams::DEPRESSING);
+        let (stf, std) = spec_etm();
         for (isi, want_f, want_d) in [
             (50, [0.0100, 0.1037, 0.1657], [0.0100, 0.1121, 0.1860]),
             (100, [0.0100, 0.0996, 0.1571], [0.0100, 0.1162, 0.1964]),
@@ -194,13 +211,34 @@ mod tests {
     }
 
     #[test]
+    fn presets_deliver_what_the_reference_delivers() {
+        // Measured on the built reference: one STPeTMConnection with the sim_propagation
+        // setters (set_f(0.1) included) from its initial state, spikes at 10, 15, 20, 210,
+        // 220 and 230 ms, jumps of a non-decaying g_ampa.
+        let steps = [100, 150, 200, 2100, 2200, 2300];
+        let (stf, std) = (StpParams::FACILITATING, StpParams::DEPRESSING);
+        assert_close(
+            &train(stf, 0.01, &steps),
+            &[0.01095, 0.02990, 0.04631, 0.02671, 0.04242, 0.05484],
+        );
+        assert_close(
+            &train(std, 0.01, &steps),
+            &[0.01886, 0.88864, 0.29389, 0.98177, 0.40409, 0.39441],
+        );
+        // From (1, U), a triplet at ISI 5 ms: facilitation is about twofold, not fivefold.
+        let steps = [100, 150, 200];
+        assert_close(&train(stf, stf.u_base, &steps), &[0.0200, 0.0379, 0.0530]);
+        assert_close(&train(std, std.u_base, &steps), &[0.9000, 0.2964, 0.2238]);
+    }
+
+    #[test]
     fn lazy_recovery_equals_per_step_euler() {
         let p = StpParams::DEPRESSING;
         let mut s = StpState::new(p, 1, DT);
         let mut eff = Vec::new();
         s.release(&[0], 0, &mut eff);
         // Per-step Euler from the post-jump state, applied 137 times.
-        let (mut x, mut u) = (1.0 - 0.01, 0.01 + 0.1 * 0.99);
+        let (mut x, mut u) = (1.0 - 0.01, 0.01 + p.f * 0.99);
         for _ in 0..137 {
             x += DT / p.tau_d * (1.0 - x);
             u += DT / p.tau_f * (p.u_base - u);
