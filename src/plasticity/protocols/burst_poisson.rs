@@ -11,8 +11,8 @@
 //! with ER (the mean presynaptic trace and the postsynaptic event count both scale with ER).
 
 use super::{
-    check, check_grid, check_run, classify_steps, crossover, realisation_stream, steps_in,
-    Averages, Rule, Synapse,
+    check, check_grid, check_run, classify_steps, realisation_stream, steps_in, Averages, Rule,
+    Synapse,
 };
 use crate::analysis::readouts::mean_sd;
 use crate::engine::rng::Rng;
@@ -84,10 +84,12 @@ pub struct BurstPoissonCurve {
     pub mean: Vec<f64>,
     /// Sample SD of ΔW over the realisations (0 for one realisation), per p.
     pub sd: Vec<f64>,
-    /// p at which the mean turns from LTD to LTP (linear interpolation).
-    pub zero_crossing: Option<f64>,
-    /// Least-squares slope of the mean against p (ΔW per unit p).
+    /// Least-squares line through the means against p: its slope (ΔW per unit p).
     pub slope: f64,
+    /// Where that line crosses zero (`None` unless it rises). The line, not the first sign
+    /// change of the means, because near the crossing the means change by less than their
+    /// standard error from one p to the next.
+    pub zero_crossing: Option<f64>,
 }
 
 impl BurstPoisson {
@@ -182,30 +184,29 @@ pub fn run_burst_poisson(settings: &BurstPoisson, seed: u64) -> Result<Vec<Burst
             let (mean, sd): (Vec<f64>, Vec<f64>) = (0..n_p)
                 .map(|j| mean_sd(&runs[(i * n_p + j) * n_k..][..n_k]))
                 .unzip();
+            let (slope, intercept) = line_fit(&s.burst_probabilities, &mean);
             BurstPoissonCurve {
                 event_rate: er,
                 burst_probabilities: s.burst_probabilities.clone(),
-                zero_crossing: crossover(&s.burst_probabilities, &mean),
-                slope: slope(&s.burst_probabilities, &mean),
                 mean,
                 sd,
+                slope,
+                zero_crossing: (slope > 0.0).then(|| -intercept / slope),
             }
         })
         .collect();
     Ok(curves)
 }
 
-/// Least-squares slope of `ys` against `xs` (0 when the xs do not vary).
-fn slope(xs: &[f64], ys: &[f64]) -> f64 {
+/// Least-squares line y = slope·x + intercept through the points (slope 0 when the xs do
+/// not vary).
+fn line_fit(xs: &[f64], ys: &[f64]) -> (f64, f64) {
     let n = xs.len() as f64;
     let (mx, my) = (xs.iter().sum::<f64>() / n, ys.iter().sum::<f64>() / n);
     let sxy: f64 = xs.iter().zip(ys).map(|(x, y)| (x - mx) * (y - my)).sum();
     let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
-    if sxx > 0.0 {
-        sxy / sxx
-    } else {
-        0.0
-    }
+    let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+    (slope, my - slope * mx)
 }
 
 #[cfg(test)]
@@ -239,8 +240,8 @@ mod tests {
     }
 
     #[test]
-    fn slope_and_reproducibility() {
-        assert!((slope(&[0.0, 1.0, 2.0], &[1.0, 3.0, 5.0]) - 2.0).abs() < 1e-12);
+    fn line_fit_and_reproducibility() {
+        assert_eq!(line_fit(&[0.0, 1.0, 2.0], &[1.0, 3.0, 5.0]), (2.0, 1.0));
         let s = BurstPoisson {
             burst_probabilities: vec![0.0, 0.4],
             event_rates: vec![10.0],
