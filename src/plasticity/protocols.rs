@@ -201,7 +201,7 @@ pub fn crossover(xs: &[f64], ys: &[f64]) -> Option<f64> {
     })
 }
 
-/// Bisection for the point in [`lo`, `hi`] where `f` turns from negative (at `lo`) to
+/// Bisection for the point between `lo` and `hi` where `f` turns from negative (at `lo`) to
 /// non-negative (at `hi`), to within `tolerance`.
 fn bisect(mut lo: f64, mut hi: f64, tolerance: f64, f: impl Fn(f64) -> f64) -> f64 {
     while hi - lo > tolerance {
@@ -224,7 +224,8 @@ fn check(ok: bool, key: &str, message: impl Into<String>) -> Result<()> {
     }
 }
 
-/// Checks a grid of values: non-empty, every value finite and within [`lo`, `hi`].
+/// Checks a grid of values: non-empty, every value finite and between `lo` and `hi`
+/// inclusive.
 fn check_grid(values: &[f64], key: &str, lo: f64, hi: f64) -> Result<()> {
     check(!values.is_empty(), key, "needs at least one value")?;
     for &v in values {

@@ -14,7 +14,7 @@
 //! event rate.
 
 use super::poisson::renewal_train;
-use super::{check, check_grid, check_run, crossover, linspace, realisation_stream};
+use super::{check, check_grid, crossover, linspace, realisation_stream};
 use crate::analysis::bursts::{IsiRule, SpikeClass, BURST_ISI_MS};
 use crate::analysis::readouts::mean_sd;
 use crate::error::Result;
@@ -78,12 +78,15 @@ impl ConstantBaseline {
             "constant_baseline.eta",
             "must be finite",
         )?;
-        // No time step: the duration only has to be positive.
-        check_run(
-            "constant_baseline",
-            f64::MIN_POSITIVE,
-            self.duration,
-            self.realisations,
+        check(
+            self.duration.is_finite() && self.duration > 0.0,
+            "constant_baseline.duration",
+            "must be a positive number of seconds",
+        )?;
+        check(
+            self.realisations >= 1,
+            "constant_baseline.realisations",
+            "needs at least one realisation",
         )
     }
 
