@@ -226,21 +226,23 @@ fn results_do_not_depend_on_the_thread_count() {
 }
 
 #[test]
-fn zero_realisations_is_an_input_error() {
+fn bad_realisation_counts_are_input_errors() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("p");
-    let o = burstccn(&[
-        "protocols",
-        "--out",
-        out.to_str().unwrap(),
-        "--realisations",
-        "0",
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("--realisations") && !err.contains("panicked"),
-        "{err}"
-    );
-    assert!(!out.exists());
+    for n in ["0", "18446744073709551615"] {
+        let o = burstccn(&[
+            "protocols",
+            "--out",
+            out.to_str().unwrap(),
+            "--realisations",
+            n,
+        ]);
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("--realisations") && !err.contains("panicked"),
+            "{err}"
+        );
+        assert!(!out.exists());
+    }
 }

@@ -13,6 +13,9 @@ use clap::Args;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
+/// Upper limit of `--realisations`: 10 000 runs of 100 s per point take hours.
+const MAX_REALISATIONS: usize = 10_000;
+
 /// Arguments of `burstccn protocols`.
 #[derive(Args, Debug)]
 pub struct ProtocolsArgs {
@@ -41,11 +44,14 @@ struct Curves {
 
 /// Runs `burstccn protocols`.
 pub fn protocols(args: &ProtocolsArgs) -> anyhow::Result<()> {
-    if args.realisations == Some(0) {
+    if let Some(n) = args
+        .realisations
+        .filter(|n| !(1..=MAX_REALISATIONS).contains(n))
+    {
         return Err(Error::config(
             "--realisations",
-            "--realisations 0",
-            "needs at least one realisation",
+            format!("--realisations {n}"),
+            format!("expected 1 to {MAX_REALISATIONS} realisations per point"),
         )
         .into());
     }

@@ -250,10 +250,11 @@ fn check_run(key: &str, dt: f64, duration: f64, realisations: usize) -> Result<(
         &format!("{key}.duration"),
         format!("must be at least dt = {dt} s"),
     )?;
+    // The upper limit keeps the job count (grid points × realisations) far from overflow.
     check(
-        realisations >= 1,
+        (1..=1 << 24).contains(&realisations),
         &format!("{key}.realisations"),
-        "needs at least one realisation",
+        "needs 1 to 2^24 realisations",
     )
 }
 

@@ -84,9 +84,9 @@ impl ConstantBaseline {
             "must be a positive number of seconds",
         )?;
         check(
-            self.realisations >= 1,
+            (1..=1 << 24).contains(&self.realisations),
             "constant_baseline.realisations",
-            "needs at least one realisation",
+            "needs 1 to 2^24 realisations",
         )
     }
 
