@@ -5,6 +5,7 @@ pub mod bench;
 pub mod info;
 pub mod learn;
 pub mod plot;
+pub mod protocols;
 pub mod run;
 pub mod seeds;
 
@@ -34,6 +35,9 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Classify the spikes of a SONATA file as events/bursts (ISI rule) and bin ER, BR and BP.
     Analyze(analyze::AnalyzeArgs),
+    /// Single-synapse plasticity-protocol curves ([P21] Fig 2B–D, [G22] Fig 1B): CSV files,
+    /// summary.json and protocols.png.
+    Protocols(protocols::ProtocolsArgs),
     /// Redraw the figures of a run directory (rates.png, correlations.png, levels.png).
     Plot(plot::PlotArgs),
     /// Train a rate model (BurstCCN, backprop, feedback alignment, Burstprop) on MNIST.
@@ -51,6 +55,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => bench::bench(&args),
         Command::Analyze(args) => analyze::analyze(&args),
         Command::Plot(args) => plot::plot(&args),
+        Command::Protocols(args) => protocols::protocols(&args),
         Command::Train(args) => burstccn::rate::cli::train(&args),
         Command::Data(args) => burstccn::rate::cli::data(&args),
         Command::Models => {
