@@ -78,6 +78,12 @@ const SHORT: &[&str] = &[
     "protocol.post_test=false",
     "--set",
     "protocol.record_every=1",
+    // The homeostatic rate R (τ_hom = 30 s, from 0.1 Hz) is still far below e_min after a 4-s
+    // burn-in, so its LTP would swamp the teacher's effect on hidden → output; switched off.
+    "--set",
+    "projections.h1_out.plasticity.e_min=\"0 Hz\"",
+    "--set",
+    "projections.h2_out.plasticity.e_min=\"0 Hz\"",
 ];
 
 #[test]

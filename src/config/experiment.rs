@@ -1012,6 +1012,10 @@ fn burst_rule(t: &ParamTable) -> Result<BurstRule> {
     }
     let w_max = t.number("w_max", Some(1.0))?;
     require_non_negative(t, "w_max", w_max, true)?;
+    let tau_hom = t.quantity("tau_hom", Dim::Time, Some(30.0))?;
+    require_non_negative(t, "tau_hom", tau_hom, true)?;
+    let hom_rate_init = t.quantity("hom_rate_init", Dim::Frequency, Some(0.1))?;
+    require_non_negative(t, "hom_rate_init", hom_rate_init, false)?;
     t.finish_ref()?;
     Ok(BurstRule {
         eta,
@@ -1021,6 +1025,8 @@ fn burst_rule(t: &ParamTable) -> Result<BurstRule> {
         e_min,
         e_max,
         w_max,
+        tau_hom,
+        hom_rate_init,
     })
 }
 

@@ -482,7 +482,7 @@ impl Network {
                 p.decay_pre();
                 let range = self.populations[proj.spec.post].chunks.clone();
                 for c in &mut self.chunks[range] {
-                    p.decay_post(&mut c.plastic[p.slot]);
+                    p.count_post(&mut c.plastic[p.slot], &c.spikes);
                 }
             }
         }

@@ -12,15 +12,24 @@
 //! plastic synapse in one.
 //!
 //! Connection phase of step n, in this order:
-//! 1. each presynaptic event j: for each target i, transmit W_ij; if plastic and Ē_i < e_min,
-//!    W_ij += η(e_min − Ē_i) (homeostatic LTP); clip to [0, w_max]. Then Ẽ_j += 1.
+//! 1. each presynaptic event j: for each target i, transmit W_ij; if plastic and R_i < e_min,
+//!    W_ij += η(e_min − R_i) (homeostatic LTP); clip to [0, w_max]. Then Ẽ_j += 1.
+//!    R_i is a slow rate estimate of *all* spikes of i (τ_hom = 30 s, starting at 0.1 Hz), not
+//!    Ē_i as spec/plasticity.md §3 says, because that is what the reference runs:
+//!    `EBCPConnection::propagate_forward` calls `on_pre`, which is not virtual, so
+//!    `BCPConnection::on_pre` (rate from `tr_hom = dst->get_post_trace(30.0)`, set to 30·0.1 at
+//!    construction) is used and `AdaptiveEBCPConnection::on_pre` (rate from Ē) never runs
+//!    [SBP src/BCPConnection.h:61, src/BCPConnection.cpp `init`, `on_pre`;
+//!    src/EBCPConnection.cpp `propagate_forward`]. Checked on the built reference: the
+//!    Adaptive version contributes exactly nothing over an XOR epoch.
 //! 2. each postsynaptic spike of i, with h = −(Ē_i − e_max)/Ē_i if Ē_i > e_max else 0:
 //!    - event: P̄ = B̄_i/Ē_i if below 1, else 1 (also when Ē_i = 0) — or the constant p_b;
 //!      if plastic, W_ij += η(−P̄ + h)·Ẽ_j for every presynaptic partner j, clip; then Ē_i += 1
 //!      (the increment comes after the depression);
 //!    - burst (second spike): B̄_i += 1; if plastic, W_ij += η(1 + h)·Ẽ_j, clip.
 //!
-//! Trace phase: Ē, B̄ and Ẽ decay by e^(−dt/τ). The `plastic` flag gates weight changes only,
+//! Trace phase: Ē, B̄ and Ẽ decay by e^(−dt/τ); R counts the step's postsynaptic spikes and
+//! decays. The `plastic` flag gates weight changes only,
 //! not the traces, so the moving averages settle while plasticity is off (the XOR's prediction
 //! phase). Step 1 does not read Ẽ, so Ẽ_j is incremented before the parallel delivery; a
 //! presynaptic event and a postsynaptic spike of the same step therefore interact, as in the
@@ -33,6 +42,7 @@
 //! | `tau_avg` | s | moving averages Ē, B̄ (and P̄ = B̄/Ē for Burstprop) |
 //! | `p_b` | 1 | constant baseline (BurstCCN) instead of P̄ |
 //! | `e_min`, `e_max` | Hz | homeostatic bounds (0 and ∞ switch them off) |
+//! | `tau_hom`, `hom_rate_init` | s, Hz | time constant and initial value of R (30 s, 0.1 Hz) |
 //! | `w_max` | 1 | upper weight bound (lower bound 0) |
 
 use crate::synapses::connectivity::ChunkCsr;
@@ -57,6 +67,9 @@ pub struct BurstRule {
     pub e_min: f64,
     pub e_max: f64,
     pub w_max: f64,
+    /// Time constant (s) and initial value (Hz) of the rate R compared with e_min.
+    pub tau_hom: f64,
+    pub hom_rate_init: f64,
 }
 
 /// The synapses of one plastic projection onto one target chunk, by postsynaptic neuron: for
@@ -108,6 +121,7 @@ pub struct PlasticProjection {
     pre_trace: Vec<Real>,
     decay_pre: Real,
     decay_avg: Real,
+    decay_hom: f64,
 }
 
 /// The per-target-chunk part: weights and postsynaptic traces, owned by the chunk's task.
@@ -118,6 +132,8 @@ pub struct PlasticChunk {
     /// Ē_i and B̄_i as trace values (counts); rates are value/τ_avg.
     pub e_trace: Vec<Real>,
     pub b_trace: Vec<Real>,
+    /// R_i·τ_hom: all postsynaptic spikes, τ_hom (f64: its per-step decay is ~3e-6).
+    pub r_trace: Vec<f64>,
 }
 
 impl PlasticProjection {
@@ -138,6 +154,7 @@ impl PlasticProjection {
                 weights: vec![w0; t.len()],
                 e_trace: vec![0.0; t.targets()],
                 b_trace: vec![0.0; t.targets()],
+                r_trace: vec![rule.hom_rate_init * rule.tau_hom; t.targets()],
             })
             .collect();
         let proj = PlasticProjection {
@@ -148,6 +165,7 @@ impl PlasticProjection {
             pre_trace: vec![0.0; n_pre],
             decay_pre: (-dt / rule.tau_pre).exp() as Real,
             decay_avg: (-dt / rule.tau_avg).exp() as Real,
+            decay_hom: (-dt / rule.tau_hom).exp(),
         };
         (proj, chunks)
     }
@@ -165,11 +183,17 @@ impl PlasticProjection {
         self.pre_trace.iter_mut().for_each(|x| *x *= d);
     }
 
-    /// Trace phase of one chunk: Ē and B̄ decay.
-    pub fn decay_post(&self, state: &mut PlasticChunk) {
+    /// Trace phase of one chunk: R counts the chunk's postsynaptic `spikes` (chunk-local
+    /// indices) of this step; Ē, B̄ and R decay.
+    pub fn count_post(&self, state: &mut PlasticChunk, spikes: &[u32]) {
+        for &i in spikes {
+            state.r_trace[i as usize] += 1.0;
+        }
         let d = self.decay_avg;
         state.e_trace.iter_mut().for_each(|x| *x *= d);
         state.b_trace.iter_mut().for_each(|x| *x *= d);
+        let d = self.decay_hom;
+        state.r_trace.iter_mut().for_each(|x| *x *= d);
     }
 
     /// Connection phase for target chunk `chunk`, whose first neuron has population id `base`:
@@ -190,6 +214,7 @@ impl PlasticProjection {
     ) {
         let r = &self.rule;
         let inv_tau = 1.0 / r.tau_avg as Real;
+        let inv_tau_hom = 1.0 / r.tau_hom;
         let (eta, e_min, e_max, w_max) = (
             r.eta as Real,
             r.e_min as Real,
@@ -204,7 +229,7 @@ impl PlasticProjection {
                 let i = i as usize;
                 g[i] += state.weights[k];
                 if self.plastic {
-                    let rate = state.e_trace[i] * inv_tau;
+                    let rate = (state.r_trace[i] * inv_tau_hom) as Real;
                     if rate < e_min {
                         state.weights[k] = clip(state.weights[k] + eta * (e_min - rate));
                     }
@@ -275,6 +300,8 @@ mod tests {
             e_min: 0.0,
             e_max: f64::INFINITY,
             w_max: 1.0,
+            tau_hom: 30.0,
+            hom_rate_init: 0.1,
         }
     }
 
@@ -331,15 +358,22 @@ mod tests {
 
     #[test]
     fn homeostatic_terms() {
-        // e_min: a presynaptic event onto a silent target potentiates by η(e_min − Ē).
+        // e_min: a presynaptic event onto a slow target potentiates by η(e_min − R), with R
+        // starting at 0.1 Hz whatever Ē is.
         let mut r = rule(Baseline::Constant(0.4));
         r.e_min = 2.0;
         r.e_max = 10.0;
         let (mut p, mut s, t) = pair(r);
         let mut g = [0.0];
         p.count_pre_events(&[0]);
+        s.e_trace[0] = 40.0;
         p.deliver(0, 0, &t, &mut s, &[0], &[], &[], &mut g);
-        assert!((s.weights[0] - (0.5 + 0.01 * 2.0)).abs() < 1e-7);
+        assert!((s.weights[0] - (0.5 + 0.01 * 1.9)).abs() < 1e-6);
+        // R counts every postsynaptic spike: 57 more spikes in τ_hom = 30 s make R = 2 Hz.
+        s.r_trace[0] += 57.0;
+        let w = s.weights[0];
+        p.deliver(0, 0, &t, &mut s, &[0], &[], &[], &mut g);
+        assert_eq!(s.weights[0], w, "no homeostatic LTP at R = e_min");
         // e_max: at Ē = 20 Hz (trace 40 with τ_avg = 2 s), h = −(20 − 10)/20 = −0.5.
         s.e_trace[0] = 40.0;
         let w0 = s.weights[0];
@@ -377,10 +411,18 @@ mod tests {
         s.e_trace[0] = 1.0;
         for _ in 0..1000 {
             p.decay_pre();
-            p.decay_post(&mut s);
+            p.count_post(&mut s, &[]);
         }
         assert!((p.pre_trace(0) as f64 - (-0.1f64 / 0.1).exp()).abs() < 1e-4);
         assert!((s.e_trace[0] as f64 - (-0.1f64 / 2.0).exp()).abs() < 1e-4);
+        assert!((s.r_trace[0] - 3.0 * (-0.1f64 / 30.0).exp()).abs() < 1e-9);
+        // Every spike of the chunk counts, events and burst spikes alike.
+        p.count_post(&mut s, &[0, 0]);
+        assert!(
+            (s.r_trace[0] - (3.0 * (-0.1001f64 / 30.0).exp() + 2.0 * (-1e-4f64 / 30.0).exp()))
+                .abs()
+                < 1e-9
+        );
     }
 
     #[test]
