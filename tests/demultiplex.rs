@@ -90,4 +90,11 @@ fn several_seeds_give_per_seed_runs_and_statistics_across_them() {
     let mean = values.iter().sum::<f64>() / 3.0;
     assert!((er["mean"].as_f64().unwrap() - mean).abs() < 1e-9);
     assert!(s["readouts"]["er_vs_is"]["sd"].as_f64().unwrap() >= 0.0);
+    // `plot` redraws a multi-seed directory: every seed's figures, then seeds.png.
+    std::fs::remove_file(out.join("seeds.png")).unwrap();
+    let o = common::burstccn(&["plot", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let listed = String::from_utf8_lossy(&o.stdout);
+    assert!(listed.contains("seed3") && listed.trim_end().ends_with("seeds.png"));
+    assert!(out.join("seeds.png").exists());
 }

@@ -2,7 +2,7 @@
 //! probability of every rated population, the signal pairs of every correlation readout, and
 //! the curves of every `levels` readout. `burstccn plot RUN_DIR` redraws them.
 
-use super::readouts::{Readout, Signal};
+use super::readouts::{RateColumn, Readout, Signal};
 use crate::analysis::bursts::{IsiRule, NeuronIsiState, SpikeClass};
 use crate::config::Experiment;
 use crate::error::{Error, Result};
@@ -167,7 +167,10 @@ pub fn plot_run(dir: &Path, exp: &Experiment) -> Result<Vec<PathBuf>> {
 
 /// `seeds.png` in `out`: the binned rates of every rated population, mean ± 2 SD across the
 /// runs in `dirs` (the published figure's bands), event rate and burst probability for
-/// populations with a dendrite, firing rate for the others.
+/// populations with a dendrite, firing rate for the others. Each panel also shows, rescaled
+/// onto its axis, the injected signals of its compartment and the seed mean of every
+/// population series a correlation readout compares it with (as [P21] Fig 3c–d: ER2 against
+/// ER1, BP1 against BR2).
 pub fn plot_seeds(out: &Path, dirs: &[PathBuf], exp: &Experiment) -> Result<PathBuf> {
     let files = dirs
         .iter()
@@ -180,46 +183,44 @@ pub fn plot_seeds(out: &Path, dirs: &[PathBuf], exp: &Experiment) -> Result<Path
     for &p in &exp.record.rates {
         let pop = &exp.network.populations[p];
         let name = &pop.name;
-        let t = read_column(&files[0], &format!("rates/{name}/time"))?;
-        let band = |column: &str, scale: f64| -> Result<Series> {
-            let runs = files
-                .iter()
-                .map(|f| read_column(f, &format!("rates/{name}/{column}")))
-                .collect::<Result<Vec<_>>>()?;
-            let (mut points, mut widths) = (Vec::new(), Vec::new());
-            for (i, &ti) in t.iter().enumerate() {
-                let values: Vec<f64> = runs
-                    .iter()
-                    .filter_map(|r| r.get(i).map(|v| v * scale))
-                    .collect();
-                let (m, sd) = crate::analysis::readouts::mean_sd(&values);
-                points.push((ti, m));
-                widths.push(2.0 * sd);
+        let columns: &[(RateColumn, &str, f64, Compartment)] =
+            if pop.model.compartments().contains(&Compartment::Dendrite) {
+                // As in [P21] Fig 3: ER against the somatic signal, BP against the dendritic one.
+                &[
+                    (RateColumn::EventRate, "ER (Hz)", 1.0, Compartment::Soma),
+                    (
+                        RateColumn::BurstProbability,
+                        "BP (%)",
+                        100.0,
+                        Compartment::Dendrite,
+                    ),
+                ]
+            } else {
+                &[(RateColumn::Rate, "rate (Hz)", 1.0, Compartment::Soma)]
+            };
+        for &(column, label, scale, compartment) in columns {
+            let mean = seed_band(&files, name, column, scale)?;
+            let mut series = if column == RateColumn::Rate {
+                Vec::new()
+            } else {
+                signals(exp, p, compartment, &mean)
+            };
+            for (partner, from) in correlation_partners(exp, name, column) {
+                let other = seed_band(&files, &partner.0, partner.1, 1.0)?;
+                let label = format!("{} {} (rescaled)", partner.0, partner.1.short());
+                series.push(rescaled_onto(other, &mean, from, label));
             }
-            Ok(Series::new(format!("mean ± 2 SD, {} seeds", runs.len()), points).with_band(widths))
-        };
-        if pop.model.compartments().contains(&Compartment::Dendrite) {
-            // As in [P21] Fig 3: ER against the somatic signal, BP against the dendritic one.
-            for (column, label, scale, compartment) in [
-                ("event_rate", "ER (Hz)", 1.0, Compartment::Soma),
-                ("burst_probability", "BP (%)", 100.0, Compartment::Dendrite),
-            ] {
-                let mean = band(column, scale)?;
-                let mut series = signals(exp, p, compartment, &mean);
-                series.insert(0, mean);
-                panels.push(Panel {
-                    title: format!("{name}: {}", label.split(' ').next().unwrap_or(label)),
-                    x_label: "time (s)".into(),
-                    y_label: label.into(),
-                    series,
-                });
-            }
-        } else {
+            series.insert(0, mean);
+            let short = if column == RateColumn::Rate {
+                "firing rate"
+            } else {
+                column.short()
+            };
             panels.push(Panel {
-                title: format!("{name}: firing rate"),
+                title: format!("{name}: {short}"),
                 x_label: "time (s)".into(),
-                y_label: "rate (Hz)".into(),
-                series: vec![band("rate", 1.0)?],
+                y_label: label.into(),
+                series,
             });
         }
     }
@@ -234,6 +235,70 @@ pub fn plot_seeds(out: &Path, dirs: &[PathBuf], exp: &Experiment) -> Result<Path
         &file,
     )?;
     Ok(file)
+}
+
+/// The seed mean ± 2 SD of one rate column of population `name` (values × `scale`).
+fn seed_band(files: &[hdf5::File], name: &str, column: RateColumn, scale: f64) -> Result<Series> {
+    let t = read_column(&files[0], &format!("rates/{name}/time"))?;
+    let runs = files
+        .iter()
+        .map(|f| read_column(f, &format!("rates/{name}/{}", column.dataset())))
+        .collect::<Result<Vec<_>>>()?;
+    let (mut points, mut widths) = (Vec::new(), Vec::new());
+    for (i, &ti) in t.iter().enumerate() {
+        let values: Vec<f64> = runs
+            .iter()
+            .filter_map(|r| r.get(i).map(|v| v * scale))
+            .collect();
+        let (m, sd) = crate::analysis::readouts::mean_sd(&values);
+        points.push((ti, m));
+        widths.push(2.0 * sd);
+    }
+    Ok(Series::new(format!("mean ± 2 SD, {} seeds", runs.len()), points).with_band(widths))
+}
+
+/// The population series that correlation readouts compare (`name`, `column`) with (as their
+/// second signal), each with the readout's start time (s).
+fn correlation_partners(
+    exp: &Experiment,
+    name: &str,
+    column: RateColumn,
+) -> Vec<((String, RateColumn), f64)> {
+    let this = Signal::Rate(name.to_string(), column);
+    exp.readouts
+        .iter()
+        .filter_map(|(_, r)| match r {
+            Readout::Correlation {
+                a,
+                b: Signal::Rate(pop, col),
+                from,
+                ..
+            } if *a == this => Some(((pop.clone(), *col), *from)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `other`'s points after `from`, linearly mapped so that their mean ± SD matches `data`'s over
+/// the same bins.
+fn rescaled_onto(other: Series, data: &Series, from: f64, label: String) -> Series {
+    let after = |s: &Series| -> Vec<f64> {
+        s.points
+            .iter()
+            .filter(|p| p.0 >= from)
+            .map(|p| p.1)
+            .collect()
+    };
+    let (m_o, sd_o) = crate::analysis::readouts::mean_sd(&after(&other));
+    let (m_d, sd_d) = crate::analysis::readouts::mean_sd(&after(data));
+    let gain = if sd_o > 0.0 { sd_d / sd_o } else { 0.0 };
+    let points = other
+        .points
+        .iter()
+        .filter(|p| p.0 >= from)
+        .map(|&(t, v)| (t, m_d + gain * (v - m_o)))
+        .collect();
+    Series::new(label, points)
 }
 
 /// The named time-varying inputs into `compartment` of population `p`, rescaled onto the axis

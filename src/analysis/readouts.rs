@@ -41,6 +41,16 @@ impl RateColumn {
         }
     }
 
+    /// Short label for figures.
+    pub fn short(self) -> &'static str {
+        match self {
+            RateColumn::Rate => "rate",
+            RateColumn::EventRate => "ER",
+            RateColumn::BurstRate => "BR",
+            RateColumn::BurstProbability => "BP",
+        }
+    }
+
     /// Parses a column name.
     pub fn parse(name: &str) -> Option<Self> {
         [

@@ -1,24 +1,64 @@
-//! `burstccn plot RUN_DIR`: redraws a run's figures from its files.
+//! `burstccn plot RUN_DIR`: redraws a run's figures from its files; for a multi-seed directory
+//! (`run --seeds`: `seedN/` subdirectories), each seed's figures and the across-seed `seeds.png`.
 
 use anyhow::Context;
-use burstccn::analysis::figures::plot_run;
+use burstccn::analysis::figures::{plot_run, plot_seeds};
 use burstccn::config;
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `burstccn plot`.
 #[derive(Args, Debug)]
 pub struct PlotArgs {
-    /// A run directory (holds config.toml and recordings.h5).
+    /// A run directory (holds config.toml and recordings.h5), or the output directory of
+    /// `run --seeds` (holds seedN/ directories).
     pub run_dir: PathBuf,
 }
 
 /// Redraws the figures.
 pub fn plot(args: &PlotArgs) -> anyhow::Result<()> {
-    let exp = config::load(&args.run_dir.join("config.toml"), &[])
-        .with_context(|| format!("reading the run in {}", args.run_dir.display()))?;
-    for file in plot_run(&args.run_dir, &exp)? {
-        println!("{}", file.display());
+    let seeds = seed_dirs(&args.run_dir)?;
+    if seeds.is_empty() {
+        for file in plot_one(&args.run_dir)? {
+            println!("{}", file.display());
+        }
+        return Ok(());
     }
+    for dir in &seeds {
+        for file in plot_one(dir)? {
+            println!("{}", file.display());
+        }
+    }
+    let exp = config::load(&seeds[0].join("config.toml"), &[])
+        .with_context(|| format!("reading the run in {}", seeds[0].display()))?;
+    println!("{}", plot_seeds(&args.run_dir, &seeds, &exp)?.display());
     Ok(())
+}
+
+fn plot_one(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let exp = config::load(&dir.join("config.toml"), &[])
+        .with_context(|| format!("reading the run in {}", dir.display()))?;
+    Ok(plot_run(dir, &exp)?)
+}
+
+/// The `seedN` subdirectories holding a run, in seed order; empty for a single run.
+fn seed_dirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    if dir.join("config.toml").exists() {
+        return Ok(Vec::new());
+    }
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("reading the directory {}", dir.display()))?;
+    let mut seeds: Vec<(u64, PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let seed = name.strip_prefix("seed")?.parse().ok()?;
+            e.path()
+                .join("config.toml")
+                .exists()
+                .then(|| (seed, e.path()))
+        })
+        .collect();
+    seeds.sort();
+    Ok(seeds.into_iter().map(|s| s.1).collect())
 }
