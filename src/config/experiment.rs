@@ -6,11 +6,24 @@
 //!   `params` (overrides of the preset), `background` (private Poisson sources);
 //! - `[projections.NAME]`: `pre`, `post`, `target`, `receptor`, `connectivity`, `p` or
 //!   `indegree`, `weight`, `delay`, `stp`, `stp_params`, `stp_initial_u`, `transmission`,
-//!   `detector_lag_steps`;
+//!   `detector_lag_steps`, `plasticity` (see the table below);
 //! - `[[inputs]]`: current injectors;
 //! - `[record]`: which spikes, rates and state traces to record; `[summary]`: measurement window;
 //! - `[protocol]`: a learning protocol (crate::experiment::protocol), which sets the duration;
 //!   `[quick]`: `--set` edits applied by `burstccn learn --quick`.
+//!
+//! Projection transmission and what may go with it (spec/synapses.md §2–4, spec/plasticity.md §3):
+//!
+//! | `transmission` | delivery | `delay` | `stp` | `plasticity = { eta, tau_avg, … }` |
+//! |---|---|---|---|---|
+//! | `"all"` (default) | every spike, W·ε | 0.8 ms default | allowed | allowed: every spike transmitted with its STP efficacy, Ẽ counts presynaptic events only (crate::plasticity::burst_rule) |
+//! | `"events_only"` | presynaptic events, W | immediate, no key | rejected | allowed: the reference's event-only plastic synapse |
+//! | `"bursts_only"` | once per burst, W | immediate, no key | rejected | rejected |
+//!
+//! `detector_lag_steps` (8) is the lag of the presynaptic detector used by the filters and by
+//! the plastic rule's presynaptic events. The keys of `plasticity` are those of [`BurstRule`]
+//! (read by `burst_rule` below): `eta`, `tau_pre`, `tau_avg`, `baseline`, `p_b`, `e_min`,
+//! `e_max`, `w_max`, `tau_hom`, `hom_rate_init`.
 
 use super::overrides;
 use super::presets;
@@ -520,10 +533,10 @@ impl Builder<'_> {
         let plasticity = match t.get("plasticity") {
             None => None,
             Some(v) => {
-                if transmission != Transmission::EventsOnly {
+                if transmission == Transmission::BurstsOnly {
                     return Err(t.error(
                         "transmission",
-                        "a plastic projection transmits presynaptic events only: set transmission = \"events_only\"",
+                        "a plastic projection transmits presynaptic events (\"events_only\") or every spike (\"all\", optionally with stp); bursts_only would hide the events its rule learns from",
                     ));
                 }
                 Some(burst_rule(&sub_table(self.file, &t.key("plasticity"), v)?)?)

@@ -5,7 +5,7 @@ use super::spike_ring::SpikeRing;
 use crate::inputs::current::Injector;
 use crate::inputs::poisson_drive::{DriveState, PoissonDrive};
 use crate::neurons::{Compartment, NeuronChunk, NeuronModel, CHUNK};
-use crate::plasticity::{PlasticChunk, PlasticProjection};
+use crate::plasticity::{PlasticChunk, PlasticProjection, Transmit};
 use crate::synapses::connectivity::Rule;
 use crate::synapses::detector::BurstDetector;
 use crate::synapses::projection::{Projection, ProjectionSpec, Transmission};
@@ -87,7 +87,7 @@ pub struct Output {
     pub ring: SpikeRing,
     /// Postsynaptic-side detector (no lag): monitors and plasticity. `None` for spike sources.
     pub post: Option<Classified>,
-    /// Presynaptic-side detectors of filtered projections, one per lag.
+    /// Presynaptic-side detectors of filtered and plastic projections, one per lag.
     pub pre: Vec<Classified>,
 }
 
@@ -178,7 +178,7 @@ impl Network {
         for (i, (ps, stp_params)) in spec.projections.iter().enumerate() {
             let mut ps = ps.clone();
             max_delay[ps.pre] = max_delay[ps.pre].max(ps.delay);
-            if ps.transmission.filtered() && !lags[ps.pre].contains(&ps.detector_lag) {
+            if ps.reads_pre_detector() && !lags[ps.pre].contains(&ps.detector_lag) {
                 lags[ps.pre].push(ps.detector_lag);
                 max_delay[ps.pre] = max_delay[ps.pre].max(ps.detector_lag);
             }
@@ -346,7 +346,7 @@ impl Network {
         out.pre
             .iter()
             .find(|cl| cl.detector.lag == lag)
-            .expect("a detector exists for every filtered projection")
+            .expect("a detector exists for every filtered or plastic projection")
     }
 
     /// Delivery: one task per target chunk adds its incoming projections in order.
@@ -369,6 +369,13 @@ impl Network {
                         .as_ref()
                         .expect("plastic targets are neurons");
                     let pre = Self::pre_classified(&outputs[spec.pre], spec.detector_lag);
+                    let transmit = match spec.transmission {
+                        Transmission::All => Transmit::Spikes {
+                            spikes: out.ring.delayed(n, spec.delay),
+                            efficacies: spec.stp.map(|g| stp[g].delayed(n, spec.delay)),
+                        },
+                        _ => Transmit::Events,
+                    };
                     let g = c
                         .neurons
                         .conductance_mut(spec.compartment, spec.receptor)
@@ -379,6 +386,7 @@ impl Network {
                         &proj.tables[c.index],
                         &mut c.plastic[p.slot],
                         &pre.events,
+                        transmit,
                         &post.events[in_chunk(&post.events)],
                         &post.bursts[in_chunk(&post.bursts)],
                         g,

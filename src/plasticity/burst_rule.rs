@@ -7,13 +7,32 @@
 //! trace Ẽ_j (τ_pre, +1 per event, unnormalised, so η absorbs τ_pre).
 //!
 //! State: per postsynaptic neuron the traces Ē_i and B̄_i (τ_avg, read as rates trace/τ_avg, Hz);
-//! per presynaptic neuron Ẽ_j; per synapse W_ij. The connection transmits only presynaptic
-//! events, immediately, as W_ij onto its target conductance: it is an event-only filter and a
-//! plastic synapse in one.
+//! per presynaptic neuron Ẽ_j; per synapse W_ij. Presynaptic events are those of the
+//! presynaptic 16-ms online detector with its lag (`detector_lag_steps`, 8 by default;
+//! spec/plasticity.md §1.2, spec/synapses.md §4), classified at the emission step.
+//!
+//! Transmission (`transmission` in the experiment file):
+//! - `"events_only"`, the reference's form (spec/plasticity.md §3 "Transmission"): only
+//!   presynaptic events are transmitted, immediately, as W_ij onto the target conductance; the
+//!   connection is an event-only filter and a plastic synapse in one.
+//! - `"all"`, an extension for biologically explicit circuits (not in the reference): every
+//!   presynaptic spike is transmitted after the projection's axonal delay (0.8 ms by default,
+//!   spec/synapses.md §2) as W_ij·ε, with ε = u·x the spike's efficacy from the shared STP state
+//!   if `stp` is set (spec/synapses.md §3; computed once per presynaptic population and
+//!   parameter set at emission, and read from the network's StpGroup like any STP projection),
+//!   else 1. So a depressing plastic synapse passes events mostly but not only. The rule does
+//!   not change: Ẽ_j still counts presynaptic *events* only, from the same lagged detector, and
+//!   Ẽ_j += 1 and the homeostatic LTP happen at the event's **emission** step n, as with
+//!   `events_only`, so the rule is the same whatever the transmission. The spike reaches the
+//!   target at n + delay with the weight W_ij current at that step (which already includes the
+//!   changes made since emission). Updating at emission rather than at delivery keeps the code
+//!   simple: the detector's event lists hold the current step only.
 //!
 //! Connection phase of step n, in this order:
-//! 1. each presynaptic event j: for each target i, transmit W_ij; if plastic and R_i < e_min,
-//!    W_ij += η(e_min − R_i) (homeostatic LTP); clip to [0, w_max]. Then Ẽ_j += 1.
+//! 1. presynaptic side: `events_only`: each presynaptic event j: for each target i, transmit
+//!    W_ij; if plastic and R_i < e_min, W_ij += η(e_min − R_i) (homeostatic LTP); clip to
+//!    [0, w_max]. `all`: transmit W_ij·ε for every spike emitted at n − delay, then the same
+//!    homeostatic LTP for each presynaptic event j of step n. Then (both) Ẽ_j += 1.
 //!    R_i is a slow rate estimate of *all* spikes of i (τ_hom = 30 s, starting at 0.1 Hz), not
 //!    Ē_i as spec/plasticity.md §3 says, because that is what the reference runs:
 //!    `EBCPConnection::propagate_forward` calls `on_pre`, which is not virtual, so
@@ -46,7 +65,21 @@
 //! | `w_max` | 1 | upper weight bound (lower bound 0) |
 
 use crate::synapses::connectivity::ChunkCsr;
+use crate::synapses::projection::deliver_weighted;
 use crate::Real;
+
+/// What a plastic projection transmits in the connection phase.
+#[derive(Clone, Copy, Debug)]
+pub enum Transmit<'a> {
+    /// `transmission = "events_only"`: this step's presynaptic events, immediately, as W_ij.
+    Events,
+    /// `transmission = "all"`: the presynaptic spikes arriving now (emitted `delay` steps
+    /// earlier, ascending ids), as W_ij·ε with ε their STP efficacies (1 without STP).
+    Spikes {
+        spikes: &'a [u32],
+        efficacies: Option<&'a [Real]>,
+    },
+}
 
 /// The depression baseline.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -197,9 +230,10 @@ impl PlasticProjection {
     }
 
     /// Connection phase for target chunk `chunk`, whose first neuron has population id `base`:
-    /// transmits the presynaptic `pre_events` into the conductance column `g`, and applies the
-    /// rule for the chunk's postsynaptic `post_events` and `post_bursts` (population ids within
-    /// the chunk). See the module doc for the order.
+    /// transmits into the conductance column `g` as `transmit` says, applies homeostatic LTP
+    /// at this step's presynaptic `pre_events`, and applies the rule for the chunk's
+    /// postsynaptic `post_events` and `post_bursts` (population ids within the chunk). See the
+    /// module doc for the order.
     #[allow(clippy::too_many_arguments)]
     pub fn deliver(
         &self,
@@ -208,6 +242,7 @@ impl PlasticProjection {
         table: &ChunkCsr,
         state: &mut PlasticChunk,
         pre_events: &[u32],
+        transmit: Transmit<'_>,
         post_events: &[u32],
         post_bursts: &[u32],
         g: &mut [Real],
@@ -222,16 +257,35 @@ impl PlasticProjection {
             r.w_max as Real,
         );
         let clip = |w: Real| w.clamp(0.0, w_max);
-        // 1. Presynaptic events: transmit, then homeostatic LTP of silent targets.
-        for &j in pre_events {
-            let j = j as usize;
-            for (k, &i) in table.row(j).zip(table.targets_of(j)) {
-                let i = i as usize;
-                g[i] += state.weights[k];
-                if self.plastic {
-                    let rate = (state.r_trace[i] * inv_tau_hom) as Real;
-                    if rate < e_min {
-                        state.weights[k] = clip(state.weights[k] + eta * (e_min - rate));
+        // 1. Presynaptic side: transmit, then homeostatic LTP of silent targets at each event.
+        match transmit {
+            Transmit::Events => {
+                for &j in pre_events {
+                    let j = j as usize;
+                    for (k, &i) in table.row(j).zip(table.targets_of(j)) {
+                        let i = i as usize;
+                        g[i] += state.weights[k];
+                        if self.plastic {
+                            let rate = (state.r_trace[i] * inv_tau_hom) as Real;
+                            if rate < e_min {
+                                state.weights[k] = clip(state.weights[k] + eta * (e_min - rate));
+                            }
+                        }
+                    }
+                }
+            }
+            Transmit::Spikes { spikes, efficacies } => {
+                deliver_weighted(table, spikes, efficacies, &state.weights, g);
+                // R ≥ 0, so e_min = 0 never potentiates: skip the loop.
+                if self.plastic && e_min > 0.0 {
+                    for &j in pre_events {
+                        let j = j as usize;
+                        for (k, &i) in table.row(j).zip(table.targets_of(j)) {
+                            let rate = (state.r_trace[i as usize] * inv_tau_hom) as Real;
+                            if rate < e_min {
+                                state.weights[k] = clip(state.weights[k] + eta * (e_min - rate));
+                            }
+                        }
                     }
                 }
             }
@@ -319,16 +373,16 @@ mod tests {
         let (mut p, mut s, t) = pair(rule(Baseline::Constant(0.4)));
         let mut g = [0.0];
         p.count_pre_events(&[0]);
-        p.deliver(0, 0, &t, &mut s, &[0], &[], &[], &mut g);
+        p.deliver(0, 0, &t, &mut s, &[0], Transmit::Events, &[], &[], &mut g);
         assert_eq!(g[0], 0.5, "the event is transmitted with the old weight");
         assert_eq!(s.weights[0], 0.5, "no homeostasis without e_min");
         // Postsynaptic event: W += η(−p_b)Ẽ with Ẽ = 1.
-        p.deliver(0, 0, &t, &mut s, &[], &[0], &[], &mut g);
+        p.deliver(0, 0, &t, &mut s, &[], Transmit::Events, &[0], &[], &mut g);
         assert!((s.weights[0] - (0.5 - 0.01 * 0.4)).abs() < 1e-7);
         assert_eq!(s.e_trace[0], 1.0);
         // Postsynaptic burst: W += η·Ẽ.
         let before = s.weights[0];
-        p.deliver(0, 0, &t, &mut s, &[], &[], &[0], &mut g);
+        p.deliver(0, 0, &t, &mut s, &[], Transmit::Events, &[], &[0], &mut g);
         assert!((s.weights[0] - (before + 0.01)).abs() < 1e-7);
         assert_eq!(s.b_trace[0], 1.0);
     }
@@ -340,19 +394,19 @@ mod tests {
         let (mut p, mut s, t) = pair(rule(Baseline::MovingAverage));
         let mut g = [0.0];
         p.count_pre_events(&[0]);
-        p.deliver(0, 0, &t, &mut s, &[0], &[], &[], &mut g);
+        p.deliver(0, 0, &t, &mut s, &[0], Transmit::Events, &[], &[], &mut g);
         s.e_trace[0] = 2.0;
         s.b_trace[0] = 1.0;
         let w0 = s.weights[0];
-        p.deliver(0, 0, &t, &mut s, &[], &[0], &[], &mut g);
-        p.deliver(0, 0, &t, &mut s, &[], &[0], &[], &mut g);
+        p.deliver(0, 0, &t, &mut s, &[], Transmit::Events, &[0], &[], &mut g);
+        p.deliver(0, 0, &t, &mut s, &[], Transmit::Events, &[0], &[], &mut g);
         assert!(s.weights[0] < w0, "events depress");
         let depression = 0.01 * (1.0 / 2.0 + 1.0 / 3.0);
         assert!((w0 - s.weights[0] - depression).abs() < 1e-6);
         // Without any earlier event, P̄ = 1.
         let (mut q, mut s2, t2) = pair(rule(Baseline::MovingAverage));
         q.count_pre_events(&[0]);
-        q.deliver(0, 0, &t2, &mut s2, &[], &[0], &[], &mut g);
+        q.deliver(0, 0, &t2, &mut s2, &[], Transmit::Events, &[0], &[], &mut g);
         assert!((s2.weights[0] - (0.5 - 0.01)).abs() < 1e-7);
     }
 
@@ -367,20 +421,20 @@ mod tests {
         let mut g = [0.0];
         p.count_pre_events(&[0]);
         s.e_trace[0] = 40.0;
-        p.deliver(0, 0, &t, &mut s, &[0], &[], &[], &mut g);
+        p.deliver(0, 0, &t, &mut s, &[0], Transmit::Events, &[], &[], &mut g);
         assert!((s.weights[0] - (0.5 + 0.01 * 1.9)).abs() < 1e-6);
         // R counts every postsynaptic spike: 57 more spikes in τ_hom = 30 s make R = 2 Hz.
         s.r_trace[0] += 57.0;
         let w = s.weights[0];
-        p.deliver(0, 0, &t, &mut s, &[0], &[], &[], &mut g);
+        p.deliver(0, 0, &t, &mut s, &[0], Transmit::Events, &[], &[], &mut g);
         assert_eq!(s.weights[0], w, "no homeostatic LTP at R = e_min");
         // e_max: at Ē = 20 Hz (trace 40 with τ_avg = 2 s), h = −(20 − 10)/20 = −0.5.
         s.e_trace[0] = 40.0;
         let w0 = s.weights[0];
-        p.deliver(0, 0, &t, &mut s, &[], &[0], &[], &mut g);
+        p.deliver(0, 0, &t, &mut s, &[], Transmit::Events, &[0], &[], &mut g);
         assert!((s.weights[0] - (w0 + 0.01 * (-0.4 - 0.5))).abs() < 1e-6);
         let w1 = s.weights[0];
-        p.deliver(0, 0, &t, &mut s, &[], &[], &[0], &mut g);
+        p.deliver(0, 0, &t, &mut s, &[], Transmit::Events, &[], &[0], &mut g);
         // Ē is now 41/2 Hz: h = −(20.5 − 10)/20.5.
         let h = -(20.5 - 10.0) / 20.5;
         assert!((s.weights[0] - (w1 + 0.01 * (1.0 + h))).abs() < 1e-6);
@@ -393,13 +447,13 @@ mod tests {
         let (mut p, mut s, t) = pair(r);
         let mut g = [0.0];
         p.count_pre_events(&[0]);
-        p.deliver(0, 0, &t, &mut s, &[], &[], &[0], &mut g);
+        p.deliver(0, 0, &t, &mut s, &[], Transmit::Events, &[], &[0], &mut g);
         assert_eq!(s.weights[0], 1.0);
-        p.deliver(0, 0, &t, &mut s, &[], &[0], &[], &mut g);
-        p.deliver(0, 0, &t, &mut s, &[], &[0], &[], &mut g);
+        p.deliver(0, 0, &t, &mut s, &[], Transmit::Events, &[0], &[], &mut g);
+        p.deliver(0, 0, &t, &mut s, &[], Transmit::Events, &[0], &[], &mut g);
         assert_eq!(s.weights[0], 0.0);
         p.plastic = false;
-        p.deliver(0, 0, &t, &mut s, &[], &[], &[0], &mut g);
+        p.deliver(0, 0, &t, &mut s, &[], Transmit::Events, &[], &[0], &mut g);
         assert_eq!(s.weights[0], 0.0);
         assert_eq!(s.b_trace[0], 2.0, "traces run while plasticity is off");
     }
@@ -423,6 +477,89 @@ mod tests {
                 .abs()
                 < 1e-9
         );
+    }
+
+    #[test]
+    fn all_transmits_arriving_spikes_with_their_efficacies_and_learns_at_events() {
+        let mut r = rule(Baseline::Constant(0.4));
+        r.e_min = 2.0;
+        let (mut p, mut s, t) = pair(r);
+        let mut g = [0.0];
+        // A spike arrives with efficacy 0.25 but no event is emitted this step: W·ε is
+        // transmitted, and W does not change (homeostatic LTP acts at emitted events).
+        let spikes = Transmit::Spikes {
+            spikes: &[0],
+            efficacies: Some(&[0.25]),
+        };
+        p.deliver(0, 0, &t, &mut s, &[], spikes, &[], &[], &mut g);
+        assert_eq!(g[0], 0.5 * 0.25);
+        assert_eq!(s.weights[0], 0.5);
+        // An event is emitted and nothing arrives: homeostatic LTP at emission, no transmission.
+        p.count_pre_events(&[0]);
+        let none = Transmit::Spikes {
+            spikes: &[],
+            efficacies: Some(&[]),
+        };
+        p.deliver(0, 0, &t, &mut s, &[0], none, &[], &[], &mut g);
+        assert_eq!(g[0], 0.5 * 0.25);
+        assert!((s.weights[0] - (0.5 + 0.01 * 1.9)).abs() < 1e-6);
+        // It arrives later with the current weight, and without STP at full strength.
+        let w = s.weights[0];
+        let arrives = Transmit::Spikes {
+            spikes: &[0],
+            efficacies: None,
+        };
+        p.deliver(0, 0, &t, &mut s, &[], arrives, &[], &[], &mut g);
+        assert_eq!(g[0], 0.5 * 0.25 + w);
+        assert_eq!(s.weights[0], w);
+        // The postsynaptic side is that of events_only: an event depresses by η·p_b·Ẽ.
+        p.deliver(0, 0, &t, &mut s, &[], none, &[0], &[], &mut g);
+        assert!((s.weights[0] - (w - 0.01 * 0.4)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn all_without_delay_or_stp_is_events_only_when_every_spike_is_an_event() {
+        // Bit for bit, with homeostasis on, over a random table with several targets per chunk.
+        let mut r = rule(Baseline::MovingAverage);
+        r.e_min = 2.0;
+        r.e_max = 10.0;
+        let mut rng = stream(3, Purpose::Connectivity, &[0]);
+        let table = draw_chunk(Rule::Pairwise { p: 0.4 }, 30, 0, 20, false, &mut rng);
+        let tables = std::slice::from_ref(&table);
+        let (mut a, mut sa) = PlasticProjection::new(r, 0, tables, 30, 0.3, DT);
+        let (mut b, mut sb) = PlasticProjection::new(r, 0, tables, 30, 0.3, DT);
+        let (mut ga, mut gb) = (vec![0.0; 20], vec![0.0; 20]);
+        let events = [1u32, 4, 7, 8, 15, 29];
+        for step in 0..5 {
+            a.count_pre_events(&events);
+            b.count_pre_events(&events);
+            let (post_e, post_b): (&[u32], &[u32]) = if step % 2 == 0 {
+                (&[0, 3, 11], &[5])
+            } else {
+                (&[5, 19], &[0, 3])
+            };
+            a.deliver(
+                0,
+                0,
+                &table,
+                &mut sa[0],
+                &events,
+                Transmit::Events,
+                post_e,
+                post_b,
+                &mut ga,
+            );
+            let spikes = Transmit::Spikes {
+                spikes: &events,
+                efficacies: None,
+            };
+            b.deliver(
+                0, 0, &table, &mut sb[0], &events, spikes, post_e, post_b, &mut gb,
+            );
+        }
+        assert_eq!(ga, gb);
+        assert_eq!(sa[0].weights, sb[0].weights);
+        assert!(sa[0].weights.iter().any(|&w| w != 0.3), "weights changed");
     }
 
     #[test]

@@ -46,10 +46,19 @@ pub struct ProjectionSpec {
     /// Index of the shared short-term-plasticity state, if any (set by the network builder).
     pub stp: Option<usize>,
     pub transmission: Transmission,
-    /// Lag of the presynaptic burst detector in steps (filtered transmission only).
+    /// Lag of the presynaptic burst detector in steps (filtered transmission and plasticity).
     pub detector_lag: usize,
-    /// Burst-dependent plasticity (event-only, immediate transmission), if any.
+    /// Burst-dependent plasticity, if any: with `EventsOnly` (immediate) or `All` (delayed, STP
+    /// allowed) transmission (see crate::plasticity::burst_rule).
     pub plasticity: Option<BurstRule>,
+}
+
+impl ProjectionSpec {
+    /// Whether the projection reads a presynaptic burst detector (lag `detector_lag`): filtered
+    /// transmission, or plasticity, whose trace Ẽ counts presynaptic events.
+    pub fn reads_pre_detector(&self) -> bool {
+        self.transmission.filtered() || self.plasticity.is_some()
+    }
 }
 
 /// A built projection.
@@ -130,16 +139,34 @@ impl Projection {
                     }
                 }
             }
-            (Some(weights), eff) => {
-                let weights = &weights[chunk];
-                for (k, &s) in spikes.iter().enumerate() {
-                    let e = eff.map_or(1.0, |e| e[k]);
-                    let row = table.row(s as usize);
-                    for (&j, &wj) in table.targets_of(s as usize).iter().zip(&weights[row]) {
-                        add(g, j, wj * e);
-                    }
-                }
-            }
+            (Some(weights), eff) => deliver_weighted(table, spikes, eff, &weights[chunk], g),
+        }
+    }
+}
+
+/// Adds W_k·ε per synapse k of `spikes` (presynaptic ids) onto the target chunk's column `g`, with
+/// per-synapse `weights` aligned with `table` and ε the STP efficacy of each spike (1 without
+/// STP). Used by projections with individual weights, plastic ones included.
+#[inline]
+pub fn deliver_weighted(
+    table: &ChunkCsr,
+    spikes: &[u32],
+    efficacies: Option<&[Real]>,
+    weights: &[Real],
+    g: &mut [Real],
+) {
+    assert_eq!(
+        g.len(),
+        table.targets(),
+        "conductance column of the wrong chunk"
+    );
+    for (k, &s) in spikes.iter().enumerate() {
+        let e = efficacies.map_or(1.0, |e| e[k]);
+        let row = table.row(s as usize);
+        for (&j, &wj) in table.targets_of(s as usize).iter().zip(&weights[row]) {
+            // SAFETY: every column of a table is below `table.targets()` (the ChunkCsr
+            // invariant), which equals `g.len()` (asserted above).
+            unsafe { *g.get_unchecked_mut(j as usize) += wj * e };
         }
     }
 }
