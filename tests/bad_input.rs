@@ -163,6 +163,25 @@ fn delay_not_a_multiple_of_dt() {
 }
 
 #[test]
+fn plastic_projections_reject_bursts_only_and_stp_without_all() {
+    let plastic = "plasticity = { eta = 1e-3, tau_avg = \"2 s\" }";
+    fails_with(
+        &edit(
+            "delay = \"0.8 ms\"",
+            &format!("transmission = \"bursts_only\"\n{plastic}"),
+        ),
+        &["projections.drive.transmission", "events_only", "\"all\""],
+    );
+    fails_with(
+        &edit(
+            "delay = \"0.8 ms\"",
+            &format!("transmission = \"events_only\"\nstp = \"depressing\"\n{plastic}"),
+        ),
+        &["projections.drive.stp", "transmission = \"all\" only"],
+    );
+}
+
+#[test]
 fn missing_input_file() {
     let text = format!(
         "{VALID}\n[[inputs]]\npopulation = \"pyr\"\nkind = \"csv\"\nfile = \"no_such_file.csv\"\n"

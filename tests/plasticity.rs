@@ -1,5 +1,7 @@
 //! Burst-dependent plasticity in a running network (issue 5): with a constant baseline equal to
-//! the postsynaptic population's own burst probability and no teacher, the weights do not drift.
+//! the postsynaptic population's own burst probability and no teacher, the weights do not drift;
+//! and on prescribed spike trains, a plastic projection that transmits every spike through
+//! depressing STP learns exactly as the event-only one.
 
 mod common;
 
@@ -70,4 +72,162 @@ fn constant_baseline_at_the_actual_burst_probability_gives_no_drift() {
         d_bp.abs() < 0.05 * d0.abs().min(d1.abs()),
         "drift {d_bp} vs {d0} (p_b = 0) and {d1} (p_b = 1)"
     );
+}
+
+/// One synapse: a presynaptic doublet at 10/15 ms (one event); a postsynaptic event at ~20 ms and
+/// an event/burst pair at ~60/67 ms, made by 0.5-ms current pulses into a LIF neuron that the
+/// synapse itself is far too weak to fire.
+const PAIR: &str = r#"
+duration_s = 0.1
+
+[populations.gen]
+model = "spike_generator"
+size = 1
+params = { times = ["10 ms", "15 ms"], neurons = [0, 0] }
+
+[populations.post]
+model = "lif_coba"
+size = 1
+params = { v_init = "rest" }
+
+[projections.p]
+pre = "gen"
+post = "post"
+receptor = "excitatory"
+connectivity = "one_to_one"
+weight = 0.01
+TRANSMISSION
+plasticity = { eta = 1e-3, tau_pre = "100 ms", tau_avg = "2 s", baseline = "constant", p_b = 0.4, e_min = "2 Hz" }
+
+[[inputs]]
+population = "post"
+kind = "schedule"
+times = ["20 ms", "20.5 ms", "60 ms", "60.5 ms", "67 ms", "67.5 ms"]
+values = ["20 nA", "0 nA", "20 nA", "0 nA", "20 nA", "0 nA"]
+
+[record]
+spikes = ["post"]
+rate_populations = []
+rate_bin = "0.1 ms"
+
+[[record.traces]]
+population = "post"
+neurons = [0]
+variables = ["g_exc"]
+"#;
+
+struct PairRun {
+    /// (step, ΔW) at every step where the weight changed.
+    dw: Vec<(u64, f64)>,
+    /// Steps whose connection phase added conductance, with the size of the jump.
+    g_jumps: Vec<(u64, f64)>,
+    post_spikes: Vec<f64>,
+}
+
+/// Runs `PAIR` with the projection's `transmission` keys into `dir/name`.
+fn pair_run(dir: &std::path::Path, name: &str, transmission: &str) -> PairRun {
+    let file = dir.join(format!("{name}.toml"));
+    std::fs::write(&file, PAIR.replace("TRANSMISSION", transmission)).unwrap();
+    let out = dir.join(name);
+    run(file.to_str().unwrap(), &out, &[]);
+    let h5 = hdf5::File::open(out.join("recordings.h5")).unwrap();
+    // The sum is recorded at the end of every step n, at time (n + 1)·dt.
+    let sum = h5
+        .dataset("weights/p/sum")
+        .unwrap()
+        .read_raw::<f64>()
+        .unwrap();
+    let mut dw = Vec::new();
+    let mut prev = 0.01f32 as f64;
+    for (n, &w) in sum.iter().enumerate() {
+        if w != prev {
+            dw.push((n as u64, w - prev));
+        }
+        prev = w;
+    }
+    let g = h5
+        .dataset("traces/post/g_exc")
+        .unwrap()
+        .read_raw::<f32>()
+        .unwrap();
+    let decay = (-0.1f64 / 5.0).exp();
+    let mut g_jumps = Vec::new();
+    let mut prev = 0.0f64;
+    for (n, &x) in g.iter().enumerate() {
+        let jump = x as f64 - prev * decay;
+        if jump > 1e-6 {
+            g_jumps.push((n as u64, jump));
+        }
+        prev = x as f64;
+    }
+    let spikes = hdf5::File::open(out.join("spikes.h5")).unwrap();
+    let post_spikes = spikes
+        .dataset("spikes/post/timestamps")
+        .unwrap()
+        .read_raw::<f64>()
+        .unwrap();
+    PairRun {
+        dw,
+        g_jumps,
+        post_spikes,
+    }
+}
+
+#[test]
+fn plastic_stp_synapse_transmits_every_spike_and_learns_from_presynaptic_events_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = pair_run(
+        dir.path(),
+        "all",
+        "transmission = \"all\"\nstp = \"depressing\"\nstp_initial_u = \"U\"",
+    );
+    assert_eq!(
+        all.post_spikes.len(),
+        3,
+        "post spikes {:?}",
+        all.post_spikes
+    );
+    // Both spikes of the doublet are transmitted, 0.8 ms after emission, as W·ε with the STP
+    // efficacies of a doublet at ISI 5 ms from (x, u) = (1, U) (spec/synapses.md §3 with f = U)
+    // and W at the delivery step (after the homeostatic LTP of the event at 10 ms).
+    let w1 = 0.01 + all.dw[0].1;
+    let steps: Vec<u64> = all.g_jumps.iter().map(|j| j.0).collect();
+    assert_eq!(steps, vec![108, 158]);
+    for ((_, g), eff) in all.g_jumps.iter().zip([0.9000, 0.2964]) {
+        assert!((g / w1 - eff).abs() < 2e-3, "jumps {:?}", all.g_jumps);
+    }
+    // Weight changes: homeostatic LTP η(e_min − R) at the event's emission step only (not at the
+    // second spike, not at delivery), with R = 0.1 Hz decaying (τ_hom = 30 s) from step 0.
+    let d = |tau: f64, k: u64| (-1e-4 / tau).exp().powi(k as i32);
+    let r = 0.1 * d(30.0, 100);
+    assert_eq!(all.dw.len(), 4, "weight changes {:?}", all.dw);
+    assert_eq!(all.dw[0].0, 100);
+    assert!(
+        (all.dw[0].1 - 1e-3 * (2.0 - r)).abs() < 1e-8,
+        "{:?}",
+        all.dw
+    );
+    // Then a post event (LTD, η·p_b·Ẽ), an event (LTD) and a burst (LTP, η·Ẽ), with Ẽ the trace
+    // of the one presynaptic event: Ẽ = e^(−(n − 100)·dt/τ_pre). The doublet's second spike
+    // would add about 0.95 if it entered Ẽ.
+    let pre = |n: u64| d(0.1, n - 100);
+    let (ev1, ev2, burst) = (all.dw[1], all.dw[2], all.dw[3]);
+    for ((n, got), sign) in [(ev1, -0.4), (ev2, -0.4), (burst, 1.0)] {
+        let want = 1e-3 * sign * pre(n);
+        assert!((got - want).abs() < 1e-8, "step {n}: ΔW {got}, want {want}");
+    }
+    // The rule acts at the postsynaptic spikes (ms), which follow the pulses within 0.5 ms.
+    for ((n, _), (&t, onset)) in [ev1, ev2, burst]
+        .iter()
+        .zip(all.post_spikes.iter().zip([20.0, 60.0, 67.0]))
+    {
+        assert!((*n as f64 / 10.0 - t).abs() < 1e-9 && t > onset && t < onset + 0.5);
+    }
+    // The event-only projection learns exactly the same (it transmits the event immediately,
+    // at step 100, and not the doublet's second spike).
+    let events_only = pair_run(dir.path(), "events_only", "transmission = \"events_only\"");
+    assert_eq!(events_only.post_spikes, all.post_spikes);
+    assert_eq!(events_only.dw, all.dw);
+    let steps: Vec<u64> = events_only.g_jumps.iter().map(|j| j.0).collect();
+    assert_eq!(steps, vec![100]);
 }

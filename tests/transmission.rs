@@ -1,6 +1,6 @@
 //! Spike delivery end to end, with prescribed spike trains: delays, event-only and burst-only
-//! transmission (spec/synapses.md §2, §4) and short-term-plasticity efficacies (§3), read from
-//! the recorded conductance of passive targets (issue 2).
+//! transmission (spec/synapses.md §2, §4) and short-term-plasticity efficacies (§3), of static
+//! and plastic projections, read from the recorded conductance of passive targets (issue 2).
 
 mod common;
 
@@ -131,6 +131,28 @@ fn depressing_and_facilitating_efficacies_reach_the_target() {
                 "{stp}: efficacies {sizes:?}, want {want}"
             );
         }
+    }
+}
+
+#[test]
+fn plastic_projections_with_stp_transmit_every_spike_with_its_efficacy() {
+    // transmission = "all" with plasticity: every spike, after the axonal delay, as W·ε. The
+    // passive targets never spike and e_min = 0, so W stays at its initial value and the jumps
+    // equal those of the same projection without plasticity, doublet and triplet included.
+    let stp = "stp = \"depressing\"\nstp_initial_u = \"U\"";
+    let plastic = format!(
+        "{stp}\nplasticity = {{ eta = 1e-3, tau_avg = \"2 s\", baseline = \"constant\", p_b = 0.4 }}"
+    );
+    let (j, reference) = (jumps(&plastic), jumps(stp));
+    assert_eq!(
+        times(&j[0]),
+        vec![10.8, 100.8, 200.8, 205.8, 300.8, 305.8, 310.8]
+    );
+    assert_eq!(j, reference);
+    let sizes: Vec<f64> = j[1].iter().map(|&(_, w)| w / 0.01).collect();
+    assert_eq!(times(&j[1]), vec![500.8, 505.8, 510.8]);
+    for (got, want) in sizes.iter().zip([0.9000, 0.2964, 0.2238]) {
+        assert!((got - want).abs() < 2e-3, "efficacies {sizes:?}");
     }
 }
 
