@@ -7,67 +7,16 @@ mod common;
 use common::burstccn;
 use std::path::Path;
 
-/// §6a: (f in Hz, ΔW); the protocol is deterministic, so ±0.005.
-const PERIODIC: [(f64, f64); 20] = [
-    (1.0, -0.239),
-    (6.2, -0.302),
-    (11.4, -0.345),
-    (16.6, -0.390),
-    (21.8, -0.433),
-    (27.1, -0.470),
-    (32.3, -0.503),
-    (37.5, -0.532),
-    (42.7, -0.557),
-    (47.9, -0.578),
-    (53.1, -0.598),
-    (58.3, -0.615),
-    (63.5, 0.150),
-    (68.7, 0.177),
-    (73.9, 0.200),
-    (79.2, 0.221),
-    (84.4, 0.240),
-    (89.6, 0.257),
-    (94.8, 0.272),
-    (100.0, 0.284),
-];
-
-/// §6b: closed-form ΔW at r = linspace(1, 50, 10) Hz for P̄(0) = 0.30 and 0.50 (two decimals).
-const POISSON_CLOSED_FORM: [(f64, [f64; 10]); 2] = [
-    (
-        0.30,
-        [
-            -0.04, -0.51, -0.75, -0.62, -0.17, 0.53, 1.37, 2.28, 3.19, 4.04,
-        ],
-    ),
-    (
-        0.50,
-        [
-            -0.07, -0.98, -1.79, -2.21, -2.25, -1.97, -1.46, -0.80, -0.07, 0.68,
-        ],
-    ),
-];
-
-/// §6c (approx. ref.): per ER in Hz, (p, ΔW).
-const BURST_POISSON: [(f64, [(f64, f64); 4]); 2] = [
-    (5.0, [(0.0, -0.37), (0.2, 0.06), (0.3, 0.20), (0.45, 0.50)]),
-    (
-        10.0,
-        [(0.0, -1.43), (0.2, -0.29), (0.3, 0.91), (0.45, 1.66)],
-    ),
-];
+// The spec's tables (spec/plasticity.md §6), kept once in the library next to each protocol.
+use burstccn::plasticity::protocols::burst_poisson::REFERENCE as BURST_POISSON;
+use burstccn::plasticity::protocols::periodic::REFERENCE as PERIODIC;
+use burstccn::plasticity::protocols::poisson::REFERENCE_CLOSED_FORM as POISSON_CLOSED_FORM;
 
 /// Runs `burstccn protocols` into `out` with `extra` arguments and returns summary.json.
 fn run_protocols(out: &Path, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec!["protocols", "--out", out.to_str().unwrap(), "--quiet"];
+    let mut args = vec!["protocols", "--quiet"];
     args.extend_from_slice(extra);
-    let o = burstccn(&args);
-    assert!(
-        o.status.success(),
-        "burstccn {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let text = std::fs::read_to_string(out.join("summary.json")).expect("summary.json");
-    serde_json::from_str(&text).expect("summary.json is JSON")
+    common::summary(&args, out)
 }
 
 /// The rows of a CSV file as numbers (empty cells as NaN), header checked against `columns`.

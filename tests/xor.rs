@@ -41,22 +41,9 @@ fn num(row: &Row, key: &str) -> f64 {
 
 /// Runs `burstccn learn` and returns the summary; panics with stderr on failure.
 fn learn(file: &str, out: &Path, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec![
-        "learn",
-        file,
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-        "--force",
-    ];
+    let mut args = vec!["learn", file, "--quiet", "--force"];
     args.extend_from_slice(extra);
-    let o = burstccn(&args);
-    assert!(
-        o.status.success(),
-        "burstccn {args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+    common::summary(&args, out)
 }
 
 /// One short training epoch of the Payeur set-up at full size: 4-s burn-in, 1.6-s prediction

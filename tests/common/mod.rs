@@ -20,9 +20,15 @@ pub fn burstccn(args: &[&str]) -> Output {
 
 /// Runs an experiment file with extra arguments into `out`; panics with stderr on failure.
 pub fn run(experiment: &str, out: &Path, extra: &[&str]) -> serde_json::Value {
-    let out_s = out.to_str().unwrap();
-    let mut args = vec!["run", experiment, "--out", out_s, "--quiet", "--force"];
+    let mut args = vec!["run", experiment, "--quiet", "--force"];
     args.extend_from_slice(extra);
+    summary(&args, out)
+}
+
+/// Runs `burstccn ARGS --out OUT` and returns OUT/summary.json; panics with stderr on failure.
+pub fn summary(args: &[&str], out: &Path) -> serde_json::Value {
+    let mut args = args.to_vec();
+    args.extend(["--out", out.to_str().unwrap()]);
     let o = burstccn(&args);
     assert!(
         o.status.success(),
