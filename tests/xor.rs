@@ -386,14 +386,27 @@ fn bad_protocols_give_clear_errors() {
 
 #[test]
 fn shipped_experiments_validate_at_full_and_quick_scale() {
-    for (file, phases) in [
-        (TWO_PHASE, 2),
-        ("experiments/xor_burstccn_single_phase.toml", 1),
-        ("experiments/xor_burstprop_single_phase.toml", 1),
+    // (file, phases, full duration s, quick duration s): 6-s burn-in + (500 + 2) × 4 examples
+    // × 8 s, quick 5 epochs; the cortical circuit has 4-s examples.
+    for (file, phases, full_s, quick_s) in [
+        (TWO_PHASE, 2, 16070.0, 230.0),
+        (
+            "experiments/xor_burstccn_single_phase.toml",
+            1,
+            16070.0,
+            230.0,
+        ),
+        (
+            "experiments/xor_burstprop_single_phase.toml",
+            1,
+            16070.0,
+            230.0,
+        ),
+        (CORTICAL, 1, 8038.0, 118.0),
     ] {
         let path = root().join(file);
         let full = config::load(&path, &[]).unwrap();
-        assert!((full.duration - 16070.0).abs() < 1e-6, "{file}: 16 070 s");
+        assert!((full.duration - full_s).abs() < 1e-6, "{file}: {full_s} s");
         let p = full.protocol.as_ref().unwrap();
         assert_eq!(p.phases.len(), phases, "{file}");
         assert!(p.phases.last().unwrap().plastic && p.phases.last().unwrap().teacher);
@@ -406,24 +419,138 @@ fn shipped_experiments_validate_at_full_and_quick_scale() {
         let quick_sets = burstccn::experiment::quick_sets(file, &raw).unwrap();
         let quick = config::load(&path, &quick_sets).unwrap();
         assert!(
-            (quick.duration - 230.0).abs() < 1e-6,
-            "{file}: quick is 230 s"
+            (quick.duration - quick_s).abs() < 1e-6,
+            "{file}: quick is {quick_s} s"
         );
     }
-    let ccn = config::load(
-        &root().join("experiments/xor_burstccn_single_phase.toml"),
-        &[],
-    )
-    .unwrap();
-    for (spec, _) in &ccn.network.projections {
-        if let Some(rule) = spec.plasticity {
+    for file in ["experiments/xor_burstccn_single_phase.toml", CORTICAL] {
+        let ccn = config::load(&root().join(file), &[]).unwrap();
+        for (spec, _) in &ccn.network.projections {
+            if let Some(rule) = spec.plasticity {
+                assert!(
+                    matches!(rule.baseline, burstccn::plasticity::Baseline::Constant(_)),
+                    "{file}, {}: BurstCCN uses a constant baseline",
+                    spec.name
+                );
+            }
+        }
+    }
+}
+
+const CORTICAL: &str = "experiments/xor_cortical.toml";
+
+/// The constant baseline p_b of the plastic projections onto `post` in `file`.
+fn baseline_onto(file: &str, post: &str) -> f64 {
+    let e = config::load(&root().join(file), &[]).unwrap();
+    let post = e.network.populations.iter().position(|p| p.name == post);
+    e.network
+        .projections
+        .iter()
+        .find_map(|(spec, _)| match spec.plasticity?.baseline {
+            burstccn::plasticity::Baseline::Constant(p) if Some(spec.post) == post => Some(p),
+            _ => None,
+        })
+        .expect("a plastic projection with a constant baseline")
+}
+
+/// The cortical circuit (docs/xor_cortical.md) at full size, a 2-s burn-in, the pre-test and
+/// one training epoch (34 s simulated): the untrained network is in the published operating
+/// range, every population sits at its p_b without a teacher, the teacher moves the output BP
+/// both ways, and the feedback (Y through STF and SST, Q through STD) moves hidden1's BP with
+/// the output's and hidden2's against it.
+#[test]
+fn cortical_circuit_carries_the_teaching_signal_to_the_hidden_dendrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = learn(
+        CORTICAL,
+        dir.path(),
+        &[
+            "--set",
+            "protocol.epochs=1",
+            "--set",
+            "protocol.burn_in=\"2 s\"",
+            "--set",
+            "protocol.post_test=false",
+            "--set",
+            "protocol.record_every=1",
+        ],
+    );
+    let x = &s["xor"];
+    let (pre_er, pre_bp) = (&x["pre_population_rates_hz"], &x["pre_population_bp"]);
+    let f = |v: &serde_json::Value| v.as_f64().unwrap();
+    let p_b = |pop: &str| baseline_onto(CORTICAL, pop);
+    for (ex, ones) in [
+        ("00", [false, false]),
+        ("10", [true, false]),
+        ("01", [false, true]),
+        ("11", [true, true]),
+    ] {
+        let out = f(&x["pre_rates_hz"][ex]);
+        assert!(
+            (3.5..5.5).contains(&out),
+            "{ex}: untrained output ER {out} Hz"
+        );
+        for (pop, one) in ["input1", "input2"].iter().zip(ones) {
+            let er = f(&pre_er[ex][pop]);
+            let want = if one { 7.5..9.5 } else { 1.5..2.6 };
+            assert!(want.contains(&er), "{ex}: {pop} ER {er} Hz");
+        }
+        for pop in ["hidden1", "hidden2", "output"] {
+            let bp = f(&pre_bp[ex][pop]);
             assert!(
-                matches!(rule.baseline, burstccn::plasticity::Baseline::Constant(_)),
-                "{}: BurstCCN uses a constant baseline",
-                spec.name
+                (bp - p_b(pop)).abs() < 0.07,
+                "{ex}: no-teacher {pop} BP {bp} vs p_b {}",
+                p_b(pop)
             );
         }
     }
+    let rows = read_csv(&dir.path().join("learning.csv"));
+    let train: Vec<&Row> = rows.iter().filter(|r| r["block"] == "train").collect();
+    assert_eq!(train.len(), 4);
+    for r in &train {
+        let bp = num(r, "bp_teach");
+        if r["target"] == "1" {
+            assert!(
+                bp > p_b("output") + 0.15,
+                "target 1 raises output BP: {r:?}"
+            );
+        } else {
+            assert!(
+                bp < p_b("output") - 0.15,
+                "target 0 lowers output BP: {r:?}"
+            );
+        }
+    }
+    // Hidden BP in the training examples 10 and 11 (4 s each from 22 s and 30 s): feed-forward
+    // PV inhibition keeps the hidden event rates of 10 and 11 within 0.1 Hz of each other
+    // (docs/xor_cortical.md), so the difference is the teaching signal's.
+    let h5 = hdf5::File::open(dir.path().join("recordings.h5")).unwrap();
+    let mean_bp = |pop: &str, from: f64| -> f64 {
+        let read = |k: &str| {
+            h5.dataset(&format!("rates/{pop}/{k}"))
+                .unwrap()
+                .read_raw::<f64>()
+                .unwrap()
+        };
+        let (t, bp) = (read("time"), read("burst_probability"));
+        let v: Vec<f64> = t
+            .iter()
+            .zip(&bp)
+            .filter(|(t, _)| **t > from + 1e-6 && **t <= from + 4.0 + 1e-6)
+            .map(|(_, b)| *b)
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let (h1_10, h1_11) = (mean_bp("hidden1", 22.0), mean_bp("hidden1", 30.0));
+    let (h2_10, h2_11) = (mean_bp("hidden2", 22.0), mean_bp("hidden2", 30.0));
+    assert!(
+        h1_10 > h1_11 + 0.03,
+        "Y raises hidden1 BP with output bursts: {h1_10} vs {h1_11}"
+    );
+    assert!(
+        h2_10 < h2_11 - 0.08,
+        "SST lowers hidden2 BP with output bursts: {h2_10} vs {h2_11}"
+    );
 }
 
 #[test]
