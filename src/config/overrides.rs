@@ -62,19 +62,34 @@ fn apply_one(root: &mut toml::Value, set: &str) -> Result<()> {
     Ok(())
 }
 
-/// Element `part` (a decimal index) of the array `a` under `--set key`.
+/// Element `part` of the array `a` under `--set key`: a decimal index, or the `name` of a
+/// table element (`inputs.output_offset.value` for the `[[inputs]]` with that name).
 fn array_slot<'a>(a: &'a mut [toml::Value], part: &str, key: &str) -> Result<&'a mut toml::Value> {
-    let len = a.len();
-    part.parse::<usize>()
-        .ok()
-        .and_then(|i| a.get_mut(i))
-        .ok_or_else(|| {
-            Error::config(
+    let name = |v: &toml::Value| {
+        v.get("name")
+            .and_then(toml::Value::as_str)
+            .map(str::to_string)
+    };
+    let names: Vec<String> = a.iter().filter_map(name).collect();
+    let i = a
+        .iter()
+        .position(|v| name(v).as_deref() == Some(part))
+        .or_else(|| part.parse::<usize>().ok().filter(|&i| i < a.len()));
+    match i {
+        Some(i) => Ok(&mut a[i]),
+        None => {
+            let names = if names.is_empty() {
+                String::new()
+            } else {
+                format!(" or one of the names {}", names.join(", "))
+            };
+            Err(Error::config(
                 "--set",
                 key,
-                format!("`{part}` is not an index below {len}"),
-            )
-        })
+                format!("`{part}` is not an index below {}{names}", a.len()),
+            ))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -104,5 +119,13 @@ mod tests {
         apply(&mut t, &["inputs.1.value=5".into()]).unwrap();
         assert_eq!(t["inputs"][1]["value"].as_integer(), Some(5));
         assert!(apply(&mut t, &["inputs.2.value=5".into()]).is_err());
+        let mut t: toml::Table = toml::from_str(
+            "[[inputs]]\nname = \"a\"\nvalue = 1\n[[inputs]]\nname = \"b\"\nvalue = 2",
+        )
+        .unwrap();
+        apply(&mut t, &["inputs.b.value=7".into()]).unwrap();
+        assert_eq!(t["inputs"][1]["value"].as_integer(), Some(7));
+        let e = apply(&mut t, &["inputs.c.value=7".into()]).unwrap_err();
+        assert!(e.to_string().contains("one of the names a, b"), "{e}");
     }
 }
