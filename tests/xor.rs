@@ -587,6 +587,7 @@ fn several_seeds_in_one_command_two_at_a_time() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("seeds.json")).unwrap())
             .unwrap();
     assert_eq!(across["seeds"], 3);
+    let first_xor = across["runs"][0]["xor"].clone();
     for (k, seed) in [1, 2, 3].iter().enumerate() {
         assert_eq!(across["runs"][k]["seed"], *seed, "runs in seed order");
     }
@@ -600,6 +601,46 @@ fn several_seeds_in_one_command_two_at_a_time() {
         }
         assert_eq!(s["xor"]["post_rates_hz"].as_object().unwrap().len(), 4);
     }
+    // More seeds into the same directory: the complete seeds 1–3 are reused, not rerun.
+    let before = std::fs::metadata(dir.path().join("seed1/learning.csv"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let more: Vec<&str> = all
+        .iter()
+        .map(|a| if *a == "1..3" { "1..4" } else { a })
+        .filter(|a| *a != "--force")
+        .collect();
+    let o = burstccn(&more);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    for seed in 1..=3 {
+        assert!(
+            stdout.contains(&format!("seed {seed}: reusing the complete run")),
+            "{stdout}"
+        );
+    }
+    let after = std::fs::metadata(dir.path().join("seed1/learning.csv"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(before, after, "seed 1 was not rerun");
+    let across: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("seeds.json")).unwrap())
+            .unwrap();
+    assert_eq!(across["seeds"], 4);
+    assert_eq!(across["runs"][0]["xor"], first_xor);
+    // A different configuration does not reuse the runs: the directory exists, so it is an
+    // error without --force.
+    let mut changed = more.clone();
+    changed.extend(["--set", "protocol.epochs=2"]);
+    let o = burstccn(&changed);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--force"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]

@@ -19,6 +19,8 @@ pub struct LearnArgs {
     /// Experiment file (TOML) with a [protocol] table.
     pub experiment: PathBuf,
     /// Seeds: one (3), an inclusive range (1..5) or a list (1,4,7) [default: the file's seed].
+    /// A seed whose directory already holds a complete run of the same configuration is not
+    /// rerun (unless --force); its results join seeds.json.
     #[arg(long, value_name = "SEEDS")]
     pub seeds: Option<String>,
     /// Apply the file's [quick] table (fewer epochs, shorter examples) before --set.
@@ -111,6 +113,12 @@ pub fn learn(args: &LearnArgs) -> anyhow::Result<()> {
             Some(_) => base.join(format!("seed{seed}")),
             None => base.clone(),
         };
+        if !args.common.force {
+            if let Some(done) = complete_run(&out, &exp) {
+                println!("seed {seed}: reusing the complete run in {}", out.display());
+                return Ok(done);
+            }
+        }
         let opts = RunOptions {
             out: out.clone(),
             threads,
@@ -171,6 +179,28 @@ pub fn learn(args: &LearnArgs) -> anyhow::Result<()> {
         write_across(&base, &first.name, args.quick, runs)?;
     }
     Ok(())
+}
+
+/// The results of a finished run of exactly `exp` in `dir` (summary.json says "complete" and
+/// config.toml is what this run would write), so that `--seeds` can add seeds to a directory
+/// over several sessions without rerunning the finished ones.
+fn complete_run(dir: &Path, exp: &burstccn::config::Experiment) -> Option<SeedResult> {
+    let config = std::fs::read_to_string(dir.join("config.toml")).ok()?;
+    if config != burstccn::engine::runner::config_text(exp) {
+        return None;
+    }
+    let text = std::fs::read_to_string(dir.join("summary.json")).ok()?;
+    let mut summary: serde_json::Value = serde_json::from_str(&text).ok()?;
+    if summary["status"] != "complete" {
+        return None;
+    }
+    Some(SeedResult {
+        seed: exp.seed,
+        dir: dir.to_path_buf(),
+        wall_s: summary["wall_s"].as_f64()?,
+        speed: summary["speed"].as_f64()?,
+        xor: serde_json::from_value(summary["xor"].take()).ok()?,
+    })
 }
 
 fn print_seed(seed: u64, out: &Path, xor: &XorSummary, simulated: f64, wall_s: f64) {

@@ -39,6 +39,13 @@ pub fn prepare_dir(dir: &Path, force: bool) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))
 }
 
+/// The experiment as run (after `--set`, with its seed), as written to the run's config.toml.
+pub fn config_text(exp: &Experiment) -> String {
+    let mut resolved = exp.resolved.clone();
+    resolved.insert("seed".into(), toml::Value::Integer(exp.seed as i64));
+    toml::to_string(&resolved).unwrap_or_default()
+}
+
 /// Runs `exp` and writes everything into `opts.out`. `interrupt`, when set (by Ctrl-C), stops
 /// the run after the current step; the files are closed and the summary says "interrupted".
 pub fn run(exp: &Experiment, opts: &RunOptions, interrupt: &AtomicBool) -> Result<Summary> {
@@ -117,11 +124,8 @@ impl<'a> Session<'a> {
         total: u64,
     ) -> Result<Self> {
         prepare_dir(&opts.out, opts.force)?;
-        let mut resolved = exp.resolved.clone();
-        resolved.insert("seed".into(), toml::Value::Integer(exp.seed as i64));
         let config_path = opts.out.join("config.toml");
-        std::fs::write(&config_path, toml::to_string(&resolved).unwrap_or_default())
-            .map_err(|e| Error::io(&config_path, e))?;
+        std::fs::write(&config_path, config_text(exp)).map_err(|e| Error::io(&config_path, e))?;
         let t0 = Instant::now();
         let mut net = Network::build(&exp.network);
         net.parallel = threads > 1;

@@ -529,7 +529,7 @@ struct ExampleResult {
 }
 
 /// The XOR results of a run, written under "xor" in summary.json.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
 pub struct XorSummary {
     /// The pass criterion on the post-test (false without post-test).
     pub solved: bool,
