@@ -5,7 +5,7 @@ use super::spike_ring::SpikeRing;
 use crate::inputs::current::Injector;
 use crate::inputs::poisson_drive::{DriveState, PoissonDrive};
 use crate::neurons::{Compartment, NeuronChunk, NeuronModel, CHUNK};
-use crate::plasticity::{PlasticChunk, PlasticProjection, Transmit};
+use crate::plasticity::{PlasticChunk, PlasticProjection, PostTraces, Transmit};
 use crate::synapses::connectivity::Rule;
 use crate::synapses::detector::BurstDetector;
 use crate::synapses::projection::{Projection, ProjectionSpec, Transmission};
@@ -59,8 +59,10 @@ pub struct Chunk {
     pub spikes: Vec<u32>,
     /// Private Poisson drives of these neurons, each with its own stream.
     pub drives: Vec<DriveState>,
-    /// Weights and postsynaptic traces of the plastic projections onto these neurons.
+    /// Weights of the plastic projections onto these neurons.
     pub plastic: Vec<PlasticChunk>,
+    /// Their postsynaptic traces, one set per time constants (shared by projections).
+    pub post_traces: Vec<PostTraces>,
 }
 
 /// Events and bursts of the current step according to one online detector.
@@ -158,6 +160,7 @@ impl Network {
                     spikes: Vec::with_capacity(len),
                     drives,
                     plastic: Vec::new(),
+                    post_traces: Vec::new(),
                 });
             }
             populations.push(Population {
@@ -205,9 +208,26 @@ impl Network {
             let mut proj = Projection::build(ps, n_pre, n_post, spec.seed);
             if let Some(rule) = proj.spec.plasticity {
                 let range = populations[proj.spec.post].chunks.clone();
-                let slot = chunks[range.start].plastic.len();
-                let (p, states) =
-                    PlasticProjection::new(rule, slot, &proj.tables, n_pre, proj.spec.weight, dt);
+                let first = &chunks[range.start];
+                let slot = first.plastic.len();
+                let traces = match first.post_traces.iter().position(|t| t.serves(&rule)) {
+                    Some(k) => k,
+                    None => {
+                        for c in &mut chunks[range.clone()] {
+                            let n = c.neurons.len();
+                            c.post_traces.push(PostTraces::new(&rule, n, dt));
+                        }
+                        chunks[range.start].post_traces.len() - 1
+                    }
+                };
+                let (p, states) = PlasticProjection::new(
+                    rule,
+                    (slot, traces),
+                    &proj.tables,
+                    n_pre,
+                    proj.spec.weight,
+                    dt,
+                );
                 for (c, state) in chunks[range].iter_mut().zip(states) {
                     c.plastic.push(state);
                 }
@@ -360,10 +380,7 @@ impl Network {
                 let out = &outputs[spec.pre];
                 if let Some(p) = &proj.plastic {
                     let base = (c.index * CHUNK) as u32;
-                    let in_chunk = |ids: &[u32]| -> std::ops::Range<usize> {
-                        ids.partition_point(|&s| s < base)
-                            ..ids.partition_point(|&s| s < base + CHUNK as u32)
-                    };
+                    let in_chunk = |ids: &[u32]| chunk_range(ids, base);
                     let post = outputs[spec.post]
                         .post
                         .as_ref()
@@ -385,6 +402,7 @@ impl Network {
                         base,
                         &proj.tables[c.index],
                         &mut c.plastic[p.slot],
+                        &c.post_traces[p.traces],
                         &pre.events,
                         transmit,
                         &post.events[in_chunk(&post.events)],
@@ -410,10 +428,8 @@ impl Network {
                 };
                 // One-to-one projections only reach this chunk from its own id range.
                 let (spikes, eff) = if spec.rule == Rule::OneToOne {
-                    let base = (c.index * CHUNK) as u32;
-                    let lo = spikes.partition_point(|&s| s < base);
-                    let hi = spikes.partition_point(|&s| s < base + CHUNK as u32);
-                    (&spikes[lo..hi], eff.map(|e| &e[lo..hi]))
+                    let r = chunk_range(spikes, (c.index * CHUNK) as u32);
+                    (&spikes[r.clone()], eff.map(|e| &e[r]))
                 } else {
                     (spikes, eff)
                 };
@@ -473,9 +489,7 @@ impl Network {
                 match &inj.neurons {
                     None => v.iter_mut().for_each(|x| *x += dv),
                     Some(ids) => {
-                        let lo = ids.partition_point(|&i| i < base);
-                        let hi = ids.partition_point(|&i| i < base + v.len() as u32);
-                        for &i in &ids[lo..hi] {
+                        for &i in &ids[chunk_range(ids, base)] {
                             v[(i - base) as usize] += dv;
                         }
                     }
@@ -488,10 +502,20 @@ impl Network {
         for proj in &mut self.projections {
             if let Some(p) = &mut proj.plastic {
                 p.decay_pre();
-                let range = self.populations[proj.spec.post].chunks.clone();
-                for c in &mut self.chunks[range] {
-                    p.count_post(&mut c.plastic[p.slot], &c.spikes);
-                }
+            }
+        }
+        for c in self.chunks.iter_mut().filter(|c| !c.post_traces.is_empty()) {
+            let post = self.outputs[c.population]
+                .post
+                .as_ref()
+                .expect("plastic targets are neurons");
+            let base = (c.index * CHUNK) as u32;
+            let (events, bursts) = (
+                &post.events[chunk_range(&post.events, base)],
+                &post.bursts[chunk_range(&post.bursts, base)],
+            );
+            for t in &mut c.post_traces {
+                t.count(base, events, bursts, &c.spikes);
             }
         }
         for out in &mut self.outputs {
@@ -559,7 +583,7 @@ impl Network {
             .chunks
             .start
             + i / CHUNK];
-        Some(c.plastic[p.slot].e_trace[i % CHUNK] as f64 / p.rule.tau_avg)
+        Some(c.post_traces[p.traces].e_trace[i % CHUNK] as f64 / p.rule.tau_avg)
     }
 
     /// Checks every population's first state column (a membrane potential) for NaN or infinity.
@@ -575,4 +599,9 @@ impl Network {
     pub fn compartments(&self, p: usize) -> &'static [Compartment] {
         self.populations[p].model.compartments()
     }
+}
+
+/// The positions in the ascending population ids `ids` that fall in the chunk starting at `base`.
+fn chunk_range(ids: &[u32], base: u32) -> std::ops::Range<usize> {
+    ids.partition_point(|&s| s < base)..ids.partition_point(|&s| s < base + CHUNK as u32)
 }

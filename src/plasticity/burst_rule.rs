@@ -43,12 +43,14 @@
 //!    Adaptive version contributes exactly nothing over an XOR epoch.
 //! 2. each postsynaptic spike of i, with h = −(Ē_i − e_max)/Ē_i if Ē_i > e_max else 0:
 //!    - event: P̄ = B̄_i/Ē_i if below 1, else 1 (also when Ē_i = 0) — or the constant p_b;
-//!      if plastic, W_ij += η(−P̄ + h)·Ẽ_j for every presynaptic partner j, clip; then Ē_i += 1
-//!      (the increment comes after the depression);
-//!    - burst (second spike): B̄_i += 1; if plastic, W_ij += η(1 + h)·Ẽ_j, clip.
+//!      if plastic, W_ij += η(−P̄ + h)·Ẽ_j for every presynaptic partner j, clip; Ē_i counts
+//!      the event only in the trace phase (the reference increments after the depression);
+//!    - burst (second spike): if plastic, W_ij += η(1 + h)·Ẽ_j, clip; B̄_i counts it in the
+//!      trace phase.
 //!
-//! Trace phase: Ē, B̄ and Ẽ decay by e^(−dt/τ); R counts the step's postsynaptic spikes and
-//! decays. The `plastic` flag gates weight changes only,
+//! Trace phase: Ē, B̄ and R count this step's postsynaptic events, bursts and spikes and decay
+//! by e^(−dt/τ) ([`PostTraces`], one set per target chunk and time constants, shared by the
+//! projections onto the same neurons); Ẽ decays. The `plastic` flag gates weight changes only,
 //! not the traces, so the moving averages settle while plasticity is off (the XOR's prediction
 //! phase). Step 1 does not read Ẽ, so Ẽ_j is incremented before the parallel delivery; a
 //! presynaptic event and a postsynaptic spike of the same step therefore interact, as in the
@@ -147,34 +149,90 @@ pub struct PlasticProjection {
     pub rule: BurstRule,
     /// Whether weights change (traces always run).
     pub plastic: bool,
-    /// Index of this projection's state in each target chunk's `plastic` list.
+    /// Index of this projection's weights in each target chunk's `plastic` list.
     pub slot: usize,
+    /// Index of its postsynaptic traces in each target chunk's `post_traces` list.
+    pub traces: usize,
     columns: Vec<Columns>,
     /// Ẽ_j, unnormalised presynaptic event traces.
     pre_trace: Vec<Real>,
     decay_pre: Real,
-    decay_avg: Real,
-    decay_hom: f64,
 }
 
-/// The per-target-chunk part: weights and postsynaptic traces, owned by the chunk's task.
+/// The per-target-chunk weights of one plastic projection, owned by the chunk's task.
 #[derive(Clone, Debug)]
 pub struct PlasticChunk {
     /// W per synapse, aligned with the chunk's CSR table.
     pub weights: Vec<Real>,
+}
+
+/// Postsynaptic traces of one target chunk, shared by every plastic projection onto it with the
+/// same τ_avg, τ_hom and initial R (as Auryn keeps one post trace per neuron group and time
+/// constant): the two projections onto each XOR hidden population read one set.
+#[derive(Clone, Debug)]
+pub struct PostTraces {
     /// Ē_i and B̄_i as trace values (counts); rates are value/τ_avg.
     pub e_trace: Vec<Real>,
     pub b_trace: Vec<Real>,
     /// R_i·τ_hom: all postsynaptic spikes, τ_hom (f64: its per-step decay is ~3e-6).
     pub r_trace: Vec<f64>,
+    /// τ_avg, τ_hom (s) and the initial R (Hz): projections share traces when these agree.
+    key: [f64; 3],
+    decay_avg: Real,
+    decay_hom: f64,
+}
+
+impl PostTraces {
+    /// Traces for `n` target neurons with the time constants of `rule`, time step `dt` (s).
+    pub fn new(rule: &BurstRule, n: usize, dt: f64) -> Self {
+        PostTraces {
+            e_trace: vec![0.0; n],
+            b_trace: vec![0.0; n],
+            r_trace: vec![rule.hom_rate_init * rule.tau_hom; n],
+            key: Self::key(rule),
+            decay_avg: (-dt / rule.tau_avg).exp() as Real,
+            decay_hom: (-dt / rule.tau_hom).exp(),
+        }
+    }
+
+    fn key(rule: &BurstRule) -> [f64; 3] {
+        [rule.tau_avg, rule.tau_hom, rule.hom_rate_init]
+    }
+
+    /// Whether a projection with `rule` reads these traces.
+    pub fn serves(&self, rule: &BurstRule) -> bool {
+        self.key == Self::key(rule)
+    }
+
+    /// Trace phase: Ē_i += 1 per event, B̄_i += 1 per burst (population ids of the chunk whose
+    /// first neuron is `base`) and R_i += 1 per spike (chunk-local indices) of this step, then
+    /// all decay. The increments come after the connection phase, which reads Ē and B̄ before
+    /// them, as the reference does (module doc, step 2).
+    pub fn count(&mut self, base: u32, events: &[u32], bursts: &[u32], spikes: &[u32]) {
+        for &i in events {
+            self.e_trace[(i - base) as usize] += 1.0;
+        }
+        for &i in bursts {
+            self.b_trace[(i - base) as usize] += 1.0;
+        }
+        for &i in spikes {
+            self.r_trace[i as usize] += 1.0;
+        }
+        let d = self.decay_avg;
+        self.e_trace.iter_mut().for_each(|x| *x *= d);
+        self.b_trace.iter_mut().for_each(|x| *x *= d);
+        let d = self.decay_hom;
+        self.r_trace.iter_mut().for_each(|x| *x *= d);
+    }
 }
 
 impl PlasticProjection {
-    /// Builds the column index of every target chunk's table and the chunk states with initial
-    /// weight `w0` (clipped to [0, w_max]).
+    /// Builds the column index of every target chunk's table and the chunk weights, initially
+    /// `w0` (clipped to [0, w_max]). `slot` and `traces` index the target chunks' `plastic` and
+    /// `post_traces` lists.
     pub fn new(
         rule: BurstRule,
-        slot: usize,
+        (slot, traces): (usize, usize),
         tables: &[ChunkCsr],
         n_pre: usize,
         w0: f64,
@@ -185,20 +243,16 @@ impl PlasticProjection {
             .iter()
             .map(|t| PlasticChunk {
                 weights: vec![w0; t.len()],
-                e_trace: vec![0.0; t.targets()],
-                b_trace: vec![0.0; t.targets()],
-                r_trace: vec![rule.hom_rate_init * rule.tau_hom; t.targets()],
             })
             .collect();
         let proj = PlasticProjection {
             rule,
             plastic: true,
             slot,
+            traces,
             columns: tables.iter().map(|t| Columns::build(t, n_pre)).collect(),
             pre_trace: vec![0.0; n_pre],
             decay_pre: (-dt / rule.tau_pre).exp() as Real,
-            decay_avg: (-dt / rule.tau_avg).exp() as Real,
-            decay_hom: (-dt / rule.tau_hom).exp(),
         };
         (proj, chunks)
     }
@@ -216,19 +270,6 @@ impl PlasticProjection {
         self.pre_trace.iter_mut().for_each(|x| *x *= d);
     }
 
-    /// Trace phase of one chunk: R counts the chunk's postsynaptic `spikes` (chunk-local
-    /// indices) of this step; Ē, B̄ and R decay.
-    pub fn count_post(&self, state: &mut PlasticChunk, spikes: &[u32]) {
-        for &i in spikes {
-            state.r_trace[i as usize] += 1.0;
-        }
-        let d = self.decay_avg;
-        state.e_trace.iter_mut().for_each(|x| *x *= d);
-        state.b_trace.iter_mut().for_each(|x| *x *= d);
-        let d = self.decay_hom;
-        state.r_trace.iter_mut().for_each(|x| *x *= d);
-    }
-
     /// Connection phase for target chunk `chunk`, whose first neuron has population id `base`:
     /// transmits into the conductance column `g` as `transmit` says, applies homeostatic LTP
     /// at this step's presynaptic `pre_events`, and applies the rule for the chunk's
@@ -241,6 +282,7 @@ impl PlasticProjection {
         base: u32,
         table: &ChunkCsr,
         state: &mut PlasticChunk,
+        traces: &PostTraces,
         pre_events: &[u32],
         transmit: Transmit<'_>,
         post_events: &[u32],
@@ -266,7 +308,7 @@ impl PlasticProjection {
                         let i = i as usize;
                         g[i] += state.weights[k];
                         if self.plastic {
-                            let rate = (state.r_trace[i] * inv_tau_hom) as Real;
+                            let rate = (traces.r_trace[i] * inv_tau_hom) as Real;
                             if rate < e_min {
                                 state.weights[k] = clip(state.weights[k] + eta * (e_min - rate));
                             }
@@ -281,7 +323,7 @@ impl PlasticProjection {
                     for &j in pre_events {
                         let j = j as usize;
                         for (k, &i) in table.row(j).zip(table.targets_of(j)) {
-                            let rate = (state.r_trace[i as usize] * inv_tau_hom) as Real;
+                            let rate = (traces.r_trace[i as usize] * inv_tau_hom) as Real;
                             if rate < e_min {
                                 state.weights[k] = clip(state.weights[k] + eta * (e_min - rate));
                             }
@@ -299,34 +341,29 @@ impl PlasticProjection {
                 0.0
             }
         };
+        if !self.plastic {
+            return;
+        }
         for &i in post_events {
             let i = (i - base) as usize;
-            if self.plastic {
-                let rate = state.e_trace[i] * inv_tau;
-                let baseline = match r.baseline {
-                    Baseline::Constant(p) => p as Real,
-                    Baseline::MovingAverage if state.e_trace[i] > 0.0 => {
-                        (state.b_trace[i] / state.e_trace[i]).min(1.0)
-                    }
-                    Baseline::MovingAverage => 1.0,
-                };
-                let dw = eta * (-baseline + homeostasis(rate));
-                for &(j, k) in cols.col(i) {
-                    let w = &mut state.weights[k as usize];
-                    *w = clip(*w + dw * self.pre_trace[j as usize]);
-                }
+            let (e, b) = (traces.e_trace[i], traces.b_trace[i]);
+            let baseline = match r.baseline {
+                Baseline::Constant(p) => p as Real,
+                Baseline::MovingAverage if e > 0.0 => (b / e).min(1.0),
+                Baseline::MovingAverage => 1.0,
+            };
+            let dw = eta * (-baseline + homeostasis(e * inv_tau));
+            for &(j, k) in cols.col(i) {
+                let w = &mut state.weights[k as usize];
+                *w = clip(*w + dw * self.pre_trace[j as usize]);
             }
-            state.e_trace[i] += 1.0;
         }
         for &i in post_bursts {
             let i = (i - base) as usize;
-            state.b_trace[i] += 1.0;
-            if self.plastic {
-                let dw = eta * (1.0 + homeostasis(state.e_trace[i] * inv_tau));
-                for &(j, k) in cols.col(i) {
-                    let w = &mut state.weights[k as usize];
-                    *w = clip(*w + dw * self.pre_trace[j as usize]);
-                }
+            let dw = eta * (1.0 + homeostasis(traces.e_trace[i] * inv_tau));
+            for &(j, k) in cols.col(i) {
+                let w = &mut state.weights[k as usize];
+                *w = clip(*w + dw * self.pre_trace[j as usize]);
             }
         }
     }
@@ -360,53 +397,83 @@ mod tests {
     }
 
     /// One presynaptic and one postsynaptic neuron, one synapse of weight 0.5.
-    fn pair(r: BurstRule) -> (PlasticProjection, PlasticChunk, ChunkCsr) {
+    fn pair(r: BurstRule) -> (PlasticProjection, PlasticChunk, PostTraces, ChunkCsr) {
         let mut rng = stream(1, Purpose::Connectivity, &[0]);
         let table = draw_chunk(Rule::AllToAll, 1, 0, 1, false, &mut rng);
         let (p, mut chunks) =
-            PlasticProjection::new(r, 0, std::slice::from_ref(&table), 1, 0.5, DT);
-        (p, chunks.remove(0), table)
+            PlasticProjection::new(r, (0, 0), std::slice::from_ref(&table), 1, 0.5, DT);
+        (p, chunks.remove(0), PostTraces::new(&r, 1, DT), table)
+    }
+
+    /// One step's connection phase with postsynaptic `events` and `bursts`, then its trace
+    /// phase (the spikes are the events and bursts).
+    fn step(
+        p: &PlasticProjection,
+        (s, tr, t): (&mut PlasticChunk, &mut PostTraces, &ChunkCsr),
+        pre: &[u32],
+        events: &[u32],
+        bursts: &[u32],
+    ) -> Real {
+        let mut g = [0.0];
+        p.deliver(
+            0,
+            0,
+            t,
+            s,
+            tr,
+            pre,
+            Transmit::Events,
+            events,
+            bursts,
+            &mut g,
+        );
+        let spikes: Vec<u32> = events.iter().chain(bursts).copied().collect();
+        tr.count(0, events, bursts, &spikes);
+        g[0]
     }
 
     #[test]
     fn event_depresses_by_the_baseline_and_burst_potentiates() {
-        let (mut p, mut s, t) = pair(rule(Baseline::Constant(0.4)));
-        let mut g = [0.0];
+        let (mut p, mut s, mut tr, t) = pair(rule(Baseline::Constant(0.4)));
         p.count_pre_events(&[0]);
-        p.deliver(0, 0, &t, &mut s, &[0], Transmit::Events, &[], &[], &mut g);
-        assert_eq!(g[0], 0.5, "the event is transmitted with the old weight");
+        let g = step(&p, (&mut s, &mut tr, &t), &[0], &[], &[]);
+        assert_eq!(g, 0.5, "the event is transmitted with the old weight");
         assert_eq!(s.weights[0], 0.5, "no homeostasis without e_min");
         // Postsynaptic event: W += η(−p_b)Ẽ with Ẽ = 1.
-        p.deliver(0, 0, &t, &mut s, &[], Transmit::Events, &[0], &[], &mut g);
+        step(&p, (&mut s, &mut tr, &t), &[], &[0], &[]);
         assert!((s.weights[0] - (0.5 - 0.01 * 0.4)).abs() < 1e-7);
-        assert_eq!(s.e_trace[0], 1.0);
+        assert!(
+            (tr.e_trace[0] - tr.decay_avg).abs() < 1e-7,
+            "Ē counts it, then decays"
+        );
         // Postsynaptic burst: W += η·Ẽ.
         let before = s.weights[0];
-        p.deliver(0, 0, &t, &mut s, &[], Transmit::Events, &[], &[0], &mut g);
+        step(&p, (&mut s, &mut tr, &t), &[], &[], &[0]);
         assert!((s.weights[0] - (before + 0.01)).abs() < 1e-7);
-        assert_eq!(s.b_trace[0], 1.0);
+        assert!((tr.b_trace[0] - tr.decay_avg).abs() < 1e-7);
     }
 
     #[test]
     fn moving_average_baseline_is_the_ratio_of_traces() {
         // With B̄ = 1 and Ē = 2, the first event depresses by η·(1/2)·Ẽ; Ē then grows to 3, so
-        // the second depresses by η·(1/3)·Ẽ.
-        let (mut p, mut s, t) = pair(rule(Baseline::MovingAverage));
-        let mut g = [0.0];
+        // the second depresses by η·(1/3)·Ẽ (τ_avg made infinite so the traces do not decay).
+        let mut r = rule(Baseline::MovingAverage);
+        r.tau_avg = f64::INFINITY;
+        let (mut p, mut s, mut tr, t) = pair(r);
         p.count_pre_events(&[0]);
-        p.deliver(0, 0, &t, &mut s, &[0], Transmit::Events, &[], &[], &mut g);
-        s.e_trace[0] = 2.0;
-        s.b_trace[0] = 1.0;
+        step(&p, (&mut s, &mut tr, &t), &[0], &[], &[]);
+        tr.e_trace[0] = 2.0;
+        tr.b_trace[0] = 1.0;
         let w0 = s.weights[0];
-        p.deliver(0, 0, &t, &mut s, &[], Transmit::Events, &[0], &[], &mut g);
-        p.deliver(0, 0, &t, &mut s, &[], Transmit::Events, &[0], &[], &mut g);
+        step(&p, (&mut s, &mut tr, &t), &[], &[0], &[]);
+        step(&p, (&mut s, &mut tr, &t), &[], &[0], &[]);
         assert!(s.weights[0] < w0, "events depress");
         let depression = 0.01 * (1.0 / 2.0 + 1.0 / 3.0);
         assert!((w0 - s.weights[0] - depression).abs() < 1e-6);
         // Without any earlier event, P̄ = 1.
-        let (mut q, mut s2, t2) = pair(rule(Baseline::MovingAverage));
+        let (mut q, mut s2, mut tr2, t2) = pair(rule(Baseline::MovingAverage));
         q.count_pre_events(&[0]);
-        q.deliver(0, 0, &t2, &mut s2, &[], Transmit::Events, &[0], &[], &mut g);
+        step(&q, (&mut s2, &mut tr2, &t2), &[], &[0], &[]);
         assert!((s2.weights[0] - (0.5 - 0.01)).abs() < 1e-7);
     }
 
@@ -417,24 +484,47 @@ mod tests {
         let mut r = rule(Baseline::Constant(0.4));
         r.e_min = 2.0;
         r.e_max = 10.0;
-        let (mut p, mut s, t) = pair(r);
+        r.tau_avg = f64::INFINITY;
+        let (mut p, mut s, mut tr, t) = pair(r);
         let mut g = [0.0];
         p.count_pre_events(&[0]);
-        s.e_trace[0] = 40.0;
-        p.deliver(0, 0, &t, &mut s, &[0], Transmit::Events, &[], &[], &mut g);
+        tr.e_trace[0] = 40.0;
+        p.deliver(
+            0,
+            0,
+            &t,
+            &mut s,
+            &tr,
+            &[0],
+            Transmit::Events,
+            &[],
+            &[],
+            &mut g,
+        );
         assert!((s.weights[0] - (0.5 + 0.01 * 1.9)).abs() < 1e-6);
         // R counts every postsynaptic spike: 57 more spikes in τ_hom = 30 s make R = 2 Hz.
-        s.r_trace[0] += 57.0;
+        tr.r_trace[0] += 57.0;
         let w = s.weights[0];
-        p.deliver(0, 0, &t, &mut s, &[0], Transmit::Events, &[], &[], &mut g);
+        p.deliver(
+            0,
+            0,
+            &t,
+            &mut s,
+            &tr,
+            &[0],
+            Transmit::Events,
+            &[],
+            &[],
+            &mut g,
+        );
         assert_eq!(s.weights[0], w, "no homeostatic LTP at R = e_min");
         // e_max: at Ē = 20 Hz (trace 40 with τ_avg = 2 s), h = −(20 − 10)/20 = −0.5.
-        s.e_trace[0] = 40.0;
+        p.rule.tau_avg = 2.0;
         let w0 = s.weights[0];
-        p.deliver(0, 0, &t, &mut s, &[], Transmit::Events, &[0], &[], &mut g);
+        step(&p, (&mut s, &mut tr, &t), &[], &[0], &[]);
         assert!((s.weights[0] - (w0 + 0.01 * (-0.4 - 0.5))).abs() < 1e-6);
         let w1 = s.weights[0];
-        p.deliver(0, 0, &t, &mut s, &[], Transmit::Events, &[], &[0], &mut g);
+        step(&p, (&mut s, &mut tr, &t), &[], &[], &[0]);
         // Ē is now 41/2 Hz: h = −(20.5 − 10)/20.5.
         let h = -(20.5 - 10.0) / 20.5;
         assert!((s.weights[0] - (w1 + 0.01 * (1.0 + h))).abs() < 1e-6);
@@ -444,36 +534,36 @@ mod tests {
     fn weights_are_clipped_and_plastic_flag_gates_changes_only() {
         let mut r = rule(Baseline::Constant(0.4));
         r.eta = 10.0;
-        let (mut p, mut s, t) = pair(r);
-        let mut g = [0.0];
+        r.tau_avg = f64::INFINITY;
+        let (mut p, mut s, mut tr, t) = pair(r);
         p.count_pre_events(&[0]);
-        p.deliver(0, 0, &t, &mut s, &[], Transmit::Events, &[], &[0], &mut g);
+        step(&p, (&mut s, &mut tr, &t), &[], &[], &[0]);
         assert_eq!(s.weights[0], 1.0);
-        p.deliver(0, 0, &t, &mut s, &[], Transmit::Events, &[0], &[], &mut g);
-        p.deliver(0, 0, &t, &mut s, &[], Transmit::Events, &[0], &[], &mut g);
+        step(&p, (&mut s, &mut tr, &t), &[], &[0], &[]);
+        step(&p, (&mut s, &mut tr, &t), &[], &[0], &[]);
         assert_eq!(s.weights[0], 0.0);
         p.plastic = false;
-        p.deliver(0, 0, &t, &mut s, &[], Transmit::Events, &[], &[0], &mut g);
+        step(&p, (&mut s, &mut tr, &t), &[], &[], &[0]);
         assert_eq!(s.weights[0], 0.0);
-        assert_eq!(s.b_trace[0], 2.0, "traces run while plasticity is off");
+        assert_eq!(tr.b_trace[0], 2.0, "traces run while plasticity is off");
     }
 
     #[test]
     fn traces_decay_exactly() {
-        let (mut p, mut s, _) = pair(rule(Baseline::Constant(0.4)));
+        let (mut p, _, mut tr, _) = pair(rule(Baseline::Constant(0.4)));
         p.count_pre_events(&[0]);
-        s.e_trace[0] = 1.0;
+        tr.e_trace[0] = 1.0;
         for _ in 0..1000 {
             p.decay_pre();
-            p.count_post(&mut s, &[]);
+            tr.count(0, &[], &[], &[]);
         }
         assert!((p.pre_trace(0) as f64 - (-0.1f64 / 0.1).exp()).abs() < 1e-4);
-        assert!((s.e_trace[0] as f64 - (-0.1f64 / 2.0).exp()).abs() < 1e-4);
-        assert!((s.r_trace[0] - 3.0 * (-0.1f64 / 30.0).exp()).abs() < 1e-9);
+        assert!((tr.e_trace[0] as f64 - (-0.1f64 / 2.0).exp()).abs() < 1e-4);
+        assert!((tr.r_trace[0] - 3.0 * (-0.1f64 / 30.0).exp()).abs() < 1e-9);
         // Every spike of the chunk counts, events and burst spikes alike.
-        p.count_post(&mut s, &[0, 0]);
+        tr.count(0, &[], &[], &[0, 0]);
         assert!(
-            (s.r_trace[0] - (3.0 * (-0.1001f64 / 30.0).exp() + 2.0 * (-1e-4f64 / 30.0).exp()))
+            (tr.r_trace[0] - (3.0 * (-0.1001f64 / 30.0).exp() + 2.0 * (-1e-4f64 / 30.0).exp()))
                 .abs()
                 < 1e-9
         );
@@ -483,7 +573,7 @@ mod tests {
     fn all_transmits_arriving_spikes_with_their_efficacies_and_learns_at_events() {
         let mut r = rule(Baseline::Constant(0.4));
         r.e_min = 2.0;
-        let (mut p, mut s, t) = pair(r);
+        let (mut p, mut s, tr, t) = pair(r);
         let mut g = [0.0];
         // A spike arrives with efficacy 0.25 but no event is emitted this step: W·ε is
         // transmitted, and W does not change (homeostatic LTP acts at emitted events).
@@ -491,7 +581,7 @@ mod tests {
             spikes: &[0],
             efficacies: Some(&[0.25]),
         };
-        p.deliver(0, 0, &t, &mut s, &[], spikes, &[], &[], &mut g);
+        p.deliver(0, 0, &t, &mut s, &tr, &[], spikes, &[], &[], &mut g);
         assert_eq!(g[0], 0.5 * 0.25);
         assert_eq!(s.weights[0], 0.5);
         // An event is emitted and nothing arrives: homeostatic LTP at emission, no transmission.
@@ -500,7 +590,7 @@ mod tests {
             spikes: &[],
             efficacies: Some(&[]),
         };
-        p.deliver(0, 0, &t, &mut s, &[0], none, &[], &[], &mut g);
+        p.deliver(0, 0, &t, &mut s, &tr, &[0], none, &[], &[], &mut g);
         assert_eq!(g[0], 0.5 * 0.25);
         assert!((s.weights[0] - (0.5 + 0.01 * 1.9)).abs() < 1e-6);
         // It arrives later with the current weight, and without STP at full strength.
@@ -509,11 +599,11 @@ mod tests {
             spikes: &[0],
             efficacies: None,
         };
-        p.deliver(0, 0, &t, &mut s, &[], arrives, &[], &[], &mut g);
+        p.deliver(0, 0, &t, &mut s, &tr, &[], arrives, &[], &[], &mut g);
         assert_eq!(g[0], 0.5 * 0.25 + w);
         assert_eq!(s.weights[0], w);
         // The postsynaptic side is that of events_only: an event depresses by η·p_b·Ẽ.
-        p.deliver(0, 0, &t, &mut s, &[], none, &[0], &[], &mut g);
+        p.deliver(0, 0, &t, &mut s, &tr, &[], none, &[0], &[], &mut g);
         assert!((s.weights[0] - (w - 0.01 * 0.4)).abs() < 1e-6);
     }
 
@@ -526,8 +616,9 @@ mod tests {
         let mut rng = stream(3, Purpose::Connectivity, &[0]);
         let table = draw_chunk(Rule::Pairwise { p: 0.4 }, 30, 0, 20, false, &mut rng);
         let tables = std::slice::from_ref(&table);
-        let (mut a, mut sa) = PlasticProjection::new(r, 0, tables, 30, 0.3, DT);
-        let (mut b, mut sb) = PlasticProjection::new(r, 0, tables, 30, 0.3, DT);
+        let (mut a, mut sa) = PlasticProjection::new(r, (0, 0), tables, 30, 0.3, DT);
+        let (mut b, mut sb) = PlasticProjection::new(r, (0, 0), tables, 30, 0.3, DT);
+        let mut traces = PostTraces::new(&r, 20, DT);
         let (mut ga, mut gb) = (vec![0.0; 20], vec![0.0; 20]);
         let events = [1u32, 4, 7, 8, 15, 29];
         for step in 0..5 {
@@ -543,6 +634,7 @@ mod tests {
                 0,
                 &table,
                 &mut sa[0],
+                &traces,
                 &events,
                 Transmit::Events,
                 post_e,
@@ -554,8 +646,9 @@ mod tests {
                 efficacies: None,
             };
             b.deliver(
-                0, 0, &table, &mut sb[0], &events, spikes, post_e, post_b, &mut gb,
+                0, 0, &table, &mut sb[0], &traces, &events, spikes, post_e, post_b, &mut gb,
             );
+            traces.count(0, post_e, post_b, &[]);
         }
         assert_eq!(ga, gb);
         assert_eq!(sa[0].weights, sb[0].weights);

@@ -5,4 +5,4 @@
 pub mod burst_rule;
 pub mod protocols;
 
-pub use burst_rule::{Baseline, BurstRule, PlasticChunk, PlasticProjection, Transmit};
+pub use burst_rule::{Baseline, BurstRule, PlasticChunk, PlasticProjection, PostTraces, Transmit};
