@@ -544,11 +544,11 @@ fn cortical_circuit_carries_the_teaching_signal_to_the_hidden_dendrites() {
     let (h1_10, h1_11) = (mean_bp("hidden1", 22.0), mean_bp("hidden1", 30.0));
     let (h2_10, h2_11) = (mean_bp("hidden2", 22.0), mean_bp("hidden2", 30.0));
     assert!(
-        h1_10 > h1_11 + 0.03,
+        h1_10 > h1_11 + 0.07,
         "Y raises hidden1 BP with output bursts: {h1_10} vs {h1_11}"
     );
     assert!(
-        h2_10 < h2_11 - 0.08,
+        h2_10 < h2_11 - 0.07,
         "SST lowers hidden2 BP with output bursts: {h2_10} vs {h2_11}"
     );
 }
