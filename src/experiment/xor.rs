@@ -190,11 +190,17 @@ pub fn learning_figure(
             series: training,
         },
         Panel {
-            title: format!(
-                "output ER per input before/after learning (inputs: {})",
-                curves.examples.join(", ")
+            title: "output ER per input before/after learning".into(),
+            x_label: format!(
+                "input pattern ({})",
+                curves
+                    .examples
+                    .iter()
+                    .enumerate()
+                    .map(|(k, e)| format!("{k} = {e}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-            x_label: "input pattern (index)".into(),
             y_label: "ER (Hz)".into(),
             series: vec![
                 Series::new("pre-test", tests(&xor.pre_rates_hz)).points(5),

@@ -131,6 +131,17 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// An axis tick label: at most three decimals, without trailing zeros ("50", "0.25").
+fn tick(v: f64) -> String {
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.into()
+    }
+}
+
 /// Draws `figure` into a PNG at `path`.
 pub fn save_png(figure: &Figure, path: &Path) -> Result<()> {
     register_font()?;
@@ -195,6 +206,8 @@ fn draw_panel(
         .x_desc(panel.x_label.as_str())
         .y_desc(panel.y_label.as_str())
         .label_style((FONT, 14))
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
         .axis_desc_style((FONT, 16))
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
@@ -248,6 +261,15 @@ fn draw_panel(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tick_labels_drop_trailing_zeros() {
+        assert_eq!(tick(50.0), "50");
+        assert_eq!(tick(0.25), "0.25");
+        assert_eq!(tick(0.30000000000000004), "0.3");
+        assert_eq!(tick(-0.0001), "0");
+        assert_eq!(tick(1e-3), "0.001");
+    }
 
     #[test]
     fn writes_a_png_with_bands_and_panels() {
