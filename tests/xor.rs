@@ -601,6 +601,15 @@ fn several_seeds_in_one_command_two_at_a_time() {
         }
         assert_eq!(s["xor"]["post_rates_hz"].as_object().unwrap().len(), 4);
     }
+    assert!(
+        dir.path().join("seeds.png").exists(),
+        "learning across seeds is drawn"
+    );
+    // `plot` redraws every seed's learning.png from learning.csv and summary.json.
+    std::fs::remove_file(dir.path().join("seed2/learning.png")).unwrap();
+    let o = burstccn(&["plot", dir.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(dir.path().join("seed2/learning.png").exists());
     // More seeds into the same directory: the complete seeds 1–3 are reused, not rerun.
     let before = std::fs::metadata(dir.path().join("seed1/learning.csv"))
         .unwrap()

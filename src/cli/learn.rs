@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use burstccn::analysis::readouts::mean_sd;
 use burstccn::config;
 use burstccn::engine::runner::RunOptions;
+use burstccn::experiment::xor::{learning_seeds_figure, read_run};
 use burstccn::experiment::{self, XorSummary};
 use clap::Args;
 use serde::Serialize;
@@ -251,5 +252,13 @@ fn write_across(base: &Path, name: &str, quick: bool, runs: Vec<SeedResult>) -> 
     let path = base.join("seeds.json");
     let text = serde_json::to_string_pretty(&across)?;
     std::fs::write(&path, text + "\n").map_err(|e| burstccn::Error::io(&path, e))?;
+    let curves = across
+        .runs
+        .iter()
+        .map(|r| read_run(&r.dir))
+        .collect::<burstccn::Result<Vec<_>>>()?;
+    if let Err(e) = learning_seeds_figure(&base.join("seeds.png"), name, &curves) {
+        eprintln!("warning: seeds.png not drawn: {e}");
+    }
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! postsynaptic trace of a plastic projection onto the output (τ = τ_avg of that projection).
 
 use super::protocol::XorSummary;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::plot::{save_png, Figure, Panel, Series};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -126,6 +126,109 @@ pub struct LearningCurves {
     pub projection_names: Vec<String>,
 }
 
+impl LearningCurves {
+    /// The curves of a finished (or interrupted) run, read back from its learning.csv: the
+    /// training rows' output ER per example and the ΣW columns at the end of each epoch.
+    pub fn from_csv(path: &Path) -> Result<Self> {
+        let bad = |message: String| Error::Parse {
+            file: path.display().to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines
+            .next()
+            .ok_or_else(|| bad("empty file".into()))?
+            .split(',')
+            .collect();
+        let col = |name: &str| {
+            header
+                .iter()
+                .position(|h| *h == name)
+                .ok_or_else(|| bad(format!("no `{name}` column")))
+        };
+        let (block, epoch, example, er) =
+            (col("block")?, col("epoch")?, col("example")?, col("er_hz")?);
+        let w_cols: Vec<(usize, &str)> = header
+            .iter()
+            .enumerate()
+            .filter_map(|(k, h)| Some((k, h.strip_prefix("w_")?)))
+            .collect();
+        let mut curves = LearningCurves {
+            projection_names: w_cols.iter().map(|(_, n)| n.to_string()).collect(),
+            weights: (0..w_cols.len()).map(|k| (k, Vec::new())).collect(),
+            ..Default::default()
+        };
+        let mut last: Option<(f64, Vec<f64>)> = None;
+        for (n, line) in lines.enumerate() {
+            let f: Vec<&str> = line.split(',').collect();
+            let num = |k: usize| -> Result<f64> {
+                f.get(k).and_then(|v| v.parse().ok()).ok_or_else(|| {
+                    bad(format!(
+                        "row {}: column {} is not a number",
+                        n + 2,
+                        header[k]
+                    ))
+                })
+            };
+            let name = f.get(example).copied().unwrap_or_default();
+            if !curves.examples.iter().any(|e| e == name) {
+                curves.examples.push(name.to_string());
+                curves.output_er.push(Vec::new());
+            }
+            if f.get(block) != Some(&"train") {
+                continue;
+            }
+            let e = curves
+                .examples
+                .iter()
+                .position(|x| x == name)
+                .expect("added above");
+            let ep = num(epoch)?;
+            curves.output_er[e].push((ep, num(er)?));
+            let ws = w_cols
+                .iter()
+                .map(|&(k, _)| num(k))
+                .collect::<Result<Vec<_>>>()?;
+            if let Some((prev, w)) = last.take() {
+                if prev != ep {
+                    push_weights(&mut curves, prev, &w);
+                }
+            }
+            last = Some((ep, ws));
+        }
+        if let Some((ep, w)) = last {
+            push_weights(&mut curves, ep, &w);
+        }
+        Ok(curves)
+    }
+}
+
+/// The learning curves and XOR summary of the `learn` run in `dir` (learning.csv and the "xor"
+/// object of summary.json), for redrawing its figures.
+pub fn read_run(dir: &Path) -> Result<(LearningCurves, XorSummary)> {
+    let path = dir.join("summary.json");
+    let bad = |message: String| Error::Parse {
+        file: path.display().to_string(),
+        message,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let mut v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+    let xor: XorSummary = serde_json::from_value(v["xor"].take()).map_err(|e| {
+        bad(format!(
+            "no valid \"xor\" object ({e}); is this a `learn` run?"
+        ))
+    })?;
+    Ok((LearningCurves::from_csv(&dir.join("learning.csv"))?, xor))
+}
+
+fn push_weights(curves: &mut LearningCurves, epoch: f64, w: &[f64]) {
+    for ((_, curve), &x) in curves.weights.iter_mut().zip(w) {
+        curve.push((epoch, x));
+    }
+}
+
 /// Draws learning.png: the epoch cost, the output ER per example during training with the
 /// threshold, the output ER per input pattern in the pre- and post-test, and ΣW per plastic
 /// projection.
@@ -136,16 +239,7 @@ pub fn learning_figure(
     xor: &XorSummary,
 ) -> Result<()> {
     let epochs: Vec<f64> = (1..=xor.epoch_costs.len()).map(|e| e as f64).collect();
-    let threshold = |x: &[f64]| {
-        let (a, b) = (
-            x.first().copied().unwrap_or(0.0),
-            x.last().copied().unwrap_or(1.0),
-        );
-        Series::new(
-            "threshold",
-            vec![(a, xor.threshold_hz), (b, xor.threshold_hz)],
-        )
-    };
+    let threshold = |x: &[f64]| threshold_series(x, xor.threshold_hz);
     let mut training: Vec<Series> = curves
         .examples
         .iter()
@@ -191,16 +285,7 @@ pub fn learning_figure(
         },
         Panel {
             title: "output ER per input before/after learning".into(),
-            x_label: format!(
-                "input pattern ({})",
-                curves
-                    .examples
-                    .iter()
-                    .enumerate()
-                    .map(|(k, e)| format!("{k} = {e}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            x_label: pattern_label(&curves.examples),
             y_label: "ER (Hz)".into(),
             series: vec![
                 Series::new("pre-test", tests(&xor.pre_rates_hz)).points(5),
@@ -226,9 +311,150 @@ pub fn learning_figure(
     )
 }
 
+/// A horizontal line at `y` over the range of `x`.
+fn threshold_series(x: &[f64], y: f64) -> Series {
+    let (a, b) = (
+        x.first().copied().unwrap_or(0.0),
+        x.last().copied().unwrap_or(1.0),
+    );
+    Series::new("threshold", vec![(a, y), (b, y)])
+}
+
+/// The x label of a per-pattern panel: "input pattern (0 = 00, 1 = 10, ...)".
+fn pattern_label(examples: &[String]) -> String {
+    let names: Vec<String> = examples
+        .iter()
+        .enumerate()
+        .map(|(k, e)| format!("{k} = {e}"))
+        .collect();
+    format!("input pattern ({})", names.join(", "))
+}
+
+/// Mean ± SD across seeds of curves sampled at the same x (epochs), over the x's all share.
+fn across(curves: &[Vec<(f64, f64)>], name: String) -> Series {
+    let n = curves.iter().map(Vec::len).min().unwrap_or(0);
+    let (points, band): (Vec<(f64, f64)>, Vec<f64>) = (0..n)
+        .map(|i| {
+            let v: Vec<f64> = curves.iter().map(|c| c[i].1).collect();
+            let (m, sd) = crate::analysis::readouts::mean_sd(&v);
+            ((curves[0][i].0, m), sd)
+        })
+        .unzip();
+    Series::new(name, points).with_band(band)
+}
+
+/// Draws seeds.png of a `learn --seeds` directory: epoch cost and output ER per example during
+/// training as mean ± SD across seeds, and every seed's pre- and post-test output ER per pattern.
+pub fn learning_seeds_figure(
+    path: &Path,
+    name: &str,
+    runs: &[(LearningCurves, XorSummary)],
+) -> Result<()> {
+    let Some((first, xor0)) = runs.first() else {
+        return Ok(());
+    };
+    let costs: Vec<Vec<(f64, f64)>> = runs
+        .iter()
+        .map(|(_, x)| {
+            x.epoch_costs
+                .iter()
+                .enumerate()
+                .map(|(e, &c)| ((e + 1) as f64, c))
+                .collect()
+        })
+        .collect();
+    let epochs: Vec<f64> = costs[0].iter().map(|p| p.0).collect();
+    let mut training: Vec<Series> = first
+        .examples
+        .iter()
+        .enumerate()
+        .map(|(e, n)| {
+            let per_seed: Vec<Vec<(f64, f64)>> =
+                runs.iter().map(|(c, _)| c.output_er[e].clone()).collect();
+            across(&per_seed, format!("input {n}"))
+        })
+        .collect();
+    training.push(threshold_series(&epochs, xor0.threshold_hz));
+    let tests = |pick: fn(&XorSummary) -> &BTreeMap<String, f64>| -> Vec<(f64, f64)> {
+        runs.iter()
+            .flat_map(|(_, x)| {
+                first
+                    .examples
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(i, n)| pick(x).get(n).map(|&r| (i as f64, r)))
+            })
+            .collect()
+    };
+    let patterns: Vec<f64> = (0..first.examples.len()).map(|i| i as f64).collect();
+    let solved = runs.iter().filter(|(_, x)| x.solved).count();
+    let panels = vec![
+        Panel {
+            title: "epoch cost, mean ± SD across seeds".into(),
+            x_label: "epoch".into(),
+            y_label: "cost".into(),
+            series: vec![across(&costs, format!("{} seeds", runs.len()))],
+        },
+        Panel {
+            title: "output ER during training, mean ± SD across seeds".into(),
+            x_label: "epoch".into(),
+            y_label: "ER (Hz)".into(),
+            series: training,
+        },
+        Panel {
+            title: format!(
+                "pre- and post-test output ER, every seed ({solved} of {} solved)",
+                runs.len()
+            ),
+            x_label: pattern_label(&first.examples),
+            y_label: "ER (Hz)".into(),
+            series: vec![
+                Series::new("pre-test", tests(|x| &x.pre_rates_hz)).points(4),
+                Series::new("post-test", tests(|x| &x.post_rates_hz)).points(4),
+                threshold_series(&patterns, xor0.threshold_hz),
+            ],
+        },
+    ];
+    save_png(
+        &Figure {
+            title: Some(format!("{name}: learning across seeds")),
+            panels,
+            columns: 2,
+            ..Figure::default()
+        },
+        path,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn learning_curves_read_back_from_learning_csv() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("learning.csv");
+        std::fs::write(
+            &path,
+            "block,epoch,example,er_hz,w_a,w_b\n\
+             pre_test,0,00,1.0,5,6\npre_test,0,11,2.0,5,6\n\
+             train,1,00,3.0,7,8\ntrain,1,11,4.0,9,10\n\
+             train,2,00,5.0,11,12\ntrain,2,11,6.0,13,14\npost_test,0,00,7.0,13,14\n",
+        )
+        .unwrap();
+        let c = LearningCurves::from_csv(&path).unwrap();
+        assert_eq!(c.examples, ["00", "11"]);
+        assert_eq!(c.output_er[1], [(1.0, 4.0), (2.0, 6.0)]);
+        assert_eq!(c.projection_names, ["a", "b"]);
+        assert_eq!(
+            c.weights[1].1,
+            [(1.0, 10.0), (2.0, 14.0)],
+            "ΣW at each epoch's end"
+        );
+        std::fs::write(&path, "block,epoch,example,er_hz\ntrain,x,00,1\n").unwrap();
+        let e = LearningCurves::from_csv(&path).unwrap_err().to_string();
+        assert!(e.contains("learning.csv") && e.contains("epoch"), "{e}");
+    }
 
     const BAND: RateBand = RateBand {
         e_min: 2.0,
