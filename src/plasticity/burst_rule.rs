@@ -405,11 +405,11 @@ mod tests {
         (p, chunks.remove(0), PostTraces::new(&r, 1, DT), table)
     }
 
-    /// One step's connection phase with postsynaptic `events` and `bursts`, then its trace
-    /// phase (the spikes are the events and bursts).
-    fn step(
+    /// One step's connection phase with presynaptic events `pre` and postsynaptic `events` and
+    /// `bursts`; returns the conductance transmitted.
+    fn connect(
         p: &PlasticProjection,
-        (s, tr, t): (&mut PlasticChunk, &mut PostTraces, &ChunkCsr),
+        (s, tr, t): (&mut PlasticChunk, &PostTraces, &ChunkCsr),
         pre: &[u32],
         events: &[u32],
         bursts: &[u32],
@@ -427,9 +427,21 @@ mod tests {
             bursts,
             &mut g,
         );
+        g[0]
+    }
+
+    /// [`connect`], then the step's trace phase (the spikes are the events and bursts).
+    fn step(
+        p: &PlasticProjection,
+        (s, tr, t): (&mut PlasticChunk, &mut PostTraces, &ChunkCsr),
+        pre: &[u32],
+        events: &[u32],
+        bursts: &[u32],
+    ) -> Real {
+        let g = connect(p, (s, tr, t), pre, events, bursts);
         let spikes: Vec<u32> = events.iter().chain(bursts).copied().collect();
         tr.count(0, events, bursts, &spikes);
-        g[0]
+        g
     }
 
     #[test]
@@ -486,37 +498,14 @@ mod tests {
         r.e_max = 10.0;
         r.tau_avg = f64::INFINITY;
         let (mut p, mut s, mut tr, t) = pair(r);
-        let mut g = [0.0];
         p.count_pre_events(&[0]);
         tr.e_trace[0] = 40.0;
-        p.deliver(
-            0,
-            0,
-            &t,
-            &mut s,
-            &tr,
-            &[0],
-            Transmit::Events,
-            &[],
-            &[],
-            &mut g,
-        );
+        connect(&p, (&mut s, &tr, &t), &[0], &[], &[]);
         assert!((s.weights[0] - (0.5 + 0.01 * 1.9)).abs() < 1e-6);
         // R counts every postsynaptic spike: 57 more spikes in τ_hom = 30 s make R = 2 Hz.
         tr.r_trace[0] += 57.0;
         let w = s.weights[0];
-        p.deliver(
-            0,
-            0,
-            &t,
-            &mut s,
-            &tr,
-            &[0],
-            Transmit::Events,
-            &[],
-            &[],
-            &mut g,
-        );
+        connect(&p, (&mut s, &tr, &t), &[0], &[], &[]);
         assert_eq!(s.weights[0], w, "no homeostatic LTP at R = e_min");
         // e_max: at Ē = 20 Hz (trace 40 with τ_avg = 2 s), h = −(20 − 10)/20 = −0.5.
         p.rule.tau_avg = 2.0;
