@@ -252,12 +252,14 @@ fn write_across(base: &Path, name: &str, quick: bool, runs: Vec<SeedResult>) -> 
     let path = base.join("seeds.json");
     let text = serde_json::to_string_pretty(&across)?;
     std::fs::write(&path, text + "\n").map_err(|e| burstccn::Error::io(&path, e))?;
-    let curves = across
+    // The figure is a convenience: a failure to draw it is reported, not fatal.
+    let figure = across
         .runs
         .iter()
         .map(|r| read_run(&r.dir))
-        .collect::<burstccn::Result<Vec<_>>>()?;
-    if let Err(e) = learning_seeds_figure(&base.join("seeds.png"), name, &curves) {
+        .collect::<burstccn::Result<Vec<_>>>()
+        .and_then(|curves| learning_seeds_figure(&base.join("seeds.png"), name, &curves));
+    if let Err(e) = figure {
         eprintln!("warning: seeds.png not drawn: {e}");
     }
     Ok(())

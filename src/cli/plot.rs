@@ -66,6 +66,7 @@ fn plot_learning(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
     learning_figure(&png, name, &curves, &xor)?;
     Ok(png)
 }
+
 /// The `seedN` subdirectories holding a run, in seed order; empty for a single run.
 fn seed_dirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     if dir.join("config.toml").exists() {
