@@ -65,31 +65,27 @@ fn apply_one(root: &mut toml::Value, set: &str) -> Result<()> {
 /// Element `part` of the array `a` under `--set key`: a decimal index, or the `name` of a
 /// table element (`inputs.output_offset.value` for the `[[inputs]]` with that name).
 fn array_slot<'a>(a: &'a mut [toml::Value], part: &str, key: &str) -> Result<&'a mut toml::Value> {
-    let name = |v: &toml::Value| {
-        v.get("name")
-            .and_then(toml::Value::as_str)
-            .map(str::to_string)
-    };
-    let names: Vec<String> = a.iter().filter_map(name).collect();
-    let i = a
-        .iter()
-        .position(|v| name(v).as_deref() == Some(part))
-        .or_else(|| part.parse::<usize>().ok().filter(|&i| i < a.len()));
-    match i {
-        Some(i) => Ok(&mut a[i]),
-        None => {
-            let names = if names.is_empty() {
-                String::new()
-            } else {
-                format!(" or one of the names {}", names.join(", "))
-            };
-            Err(Error::config(
-                "--set",
-                key,
-                format!("`{part}` is not an index below {}{names}", a.len()),
-            ))
-        }
+    fn name(v: &toml::Value) -> Option<&str> {
+        v.get("name").and_then(toml::Value::as_str)
     }
+    let found = a
+        .iter()
+        .position(|v| name(v) == Some(part))
+        .or_else(|| part.parse::<usize>().ok().filter(|&i| i < a.len()));
+    if let Some(i) = found {
+        return Ok(&mut a[i]);
+    }
+    let names: Vec<&str> = a.iter().filter_map(name).collect();
+    let names = if names.is_empty() {
+        String::new()
+    } else {
+        format!(" or one of the names {}", names.join(", "))
+    };
+    Err(Error::config(
+        "--set",
+        key,
+        format!("`{part}` is not an index below {}{names}", a.len()),
+    ))
 }
 
 #[cfg(test)]

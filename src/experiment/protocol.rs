@@ -567,9 +567,6 @@ struct Driver<'s, 'a> {
     xor: XorSummary,
     /// Per training epoch: all examples correct.
     epoch_correct: Vec<bool>,
-    /// Learning curves for learning.png: output ER per example and ΣW per plastic projection,
-    /// against the epoch.
-    curves: LearningCurves,
 }
 
 impl Driver<'_, '_> {
@@ -842,15 +839,10 @@ impl Driver<'_, '_> {
             for e in p.order(self.session.exp.seed, epoch) {
                 let r = self.example(e, Block::Train, record)?;
                 all &= self.row(Block::Train, epoch + 1, index, e, &r)?;
-                self.curves.output_er[e].push(((epoch + 1) as f64, r.rates[p.output.population]));
                 cost += r.cost;
                 index += 1;
             }
             self.xor.epoch_costs.push(cost);
-            let net = &self.session.net;
-            for (k, curve) in self.curves.weights.iter_mut() {
-                curve.push(((epoch + 1) as f64, net.weight_sum(*k).unwrap_or(f64::NAN)));
-            }
             self.xor.epochs_run = epoch + 1;
             self.epoch_correct.push(all);
             self.csv.flush().map_err(|e| Error::io(&self.csv_path, e))?;
@@ -928,16 +920,6 @@ pub fn run(
         }
         let csv_path = opts.out.join("learning.csv");
         let file = std::fs::File::create(&csv_path).map_err(|e| Error::io(&csv_path, e))?;
-        let curves = LearningCurves {
-            examples: protocol.examples.iter().map(|e| e.name.clone()).collect(),
-            output_er: vec![Vec::new(); protocol.examples.len()],
-            weights: protocol.plastic.iter().map(|&k| (k, Vec::new())).collect(),
-            projection_names: protocol
-                .plastic
-                .iter()
-                .map(|&k| session.net.projections[k].spec.name.clone())
-                .collect(),
-        };
         let mut driver = Driver {
             session: &mut session,
             protocol,
@@ -947,7 +929,6 @@ pub fn run(
             csv_path,
             xor: XorSummary::default(),
             epoch_correct: Vec::new(),
-            curves,
         };
         let stop = driver.run().err();
         driver.conclude();
@@ -956,12 +937,16 @@ pub fn run(
             .flush()
             .map_err(|e| Error::io(&driver.csv_path, e));
         let xor = std::mem::take(&mut driver.xor);
-        let curves = std::mem::take(&mut driver.curves);
+        let csv_path = driver.csv_path.clone();
         let (summary, result) = session.finish(stop)?;
         write_summary(&opts.out.join("summary.json"), &summary, &xor)?;
         draw_figures(exp, opts, &summary);
         let png = opts.out.join("learning.png");
-        if let Err(e) = xor::learning_figure(&png, &exp.name, &curves, &xor) {
+        // The curves are read back from learning.csv, the one record of the training, as
+        // `burstccn plot` does.
+        let figure = LearningCurves::from_csv(&csv_path)
+            .and_then(|curves| xor::learning_figure(&png, &exp.name, &curves, &xor));
+        if let Err(e) = figure {
             eprintln!("warning: {} was not drawn: {e}", png.display());
         }
         result.and(flushed).map(|()| xor)

@@ -114,15 +114,16 @@ pub fn epochs_to_solve(correct: &[bool], post_test_solved: bool) -> Option<u64> 
 }
 
 /// What learning.png shows besides the summary: output ER per example and ΣW per plastic
-/// projection at the end of every training epoch.
+/// projection at the end of every training epoch, read from learning.csv.
 #[derive(Clone, Debug, Default)]
 pub struct LearningCurves {
-    /// Example names, in protocol order.
+    /// Example names, in order of first appearance in learning.csv (protocol order when the
+    /// run has a pre-test or a fixed order).
     pub examples: Vec<String>,
     /// Per example: (epoch, output ER over its scoring window, Hz).
     pub output_er: Vec<Vec<(f64, f64)>>,
-    /// Per plastic projection (index, name below): (epoch, ΣW).
-    pub weights: Vec<(usize, Vec<(f64, f64)>)>,
+    /// Per plastic projection (name below): (epoch, ΣW).
+    pub weights: Vec<Vec<(f64, f64)>>,
     pub projection_names: Vec<String>,
 }
 
@@ -156,7 +157,7 @@ impl LearningCurves {
             .collect();
         let mut curves = LearningCurves {
             projection_names: w_cols.iter().map(|(_, n)| n.to_string()).collect(),
-            weights: (0..w_cols.len()).map(|k| (k, Vec::new())).collect(),
+            weights: vec![Vec::new(); w_cols.len()],
             ..Default::default()
         };
         let mut last: Option<(f64, Vec<f64>)> = None;
@@ -224,7 +225,7 @@ pub fn read_run(dir: &Path) -> Result<(LearningCurves, XorSummary)> {
 }
 
 fn push_weights(curves: &mut LearningCurves, epoch: f64, w: &[f64]) {
-    for ((_, curve), &x) in curves.weights.iter_mut().zip(w) {
+    for (curve, &x) in curves.weights.iter_mut().zip(w) {
         curve.push((epoch, x));
     }
 }
@@ -248,19 +249,12 @@ pub fn learning_figure(
         .collect();
     training.push(threshold(&epochs));
     let patterns: Vec<f64> = (0..curves.examples.len()).map(|i| i as f64).collect();
-    let tests = |m: &BTreeMap<String, f64>| -> Vec<(f64, f64)> {
-        curves
-            .examples
-            .iter()
-            .enumerate()
-            .filter_map(|(i, n)| m.get(n).map(|&r| (i as f64, r)))
-            .collect()
-    };
+    let tests = |m: &BTreeMap<String, f64>| pattern_points(&curves.examples, m);
     let weights = curves
         .weights
         .iter()
         .zip(&curves.projection_names)
-        .map(|((_, pts), n)| Series::new(n.clone(), pts.clone()))
+        .map(|(pts, n)| Series::new(n.clone(), pts.clone()))
         .collect();
     let panels = vec![
         Panel {
@@ -320,6 +314,15 @@ fn threshold_series(x: &[f64], y: f64) -> Series {
     Series::new("threshold", vec![(a, y), (b, y)])
 }
 
+/// (pattern index, rate) for each example of `examples` that `rates` holds.
+fn pattern_points(examples: &[String], rates: &BTreeMap<String, f64>) -> Vec<(f64, f64)> {
+    examples
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| rates.get(n).map(|&r| (i as f64, r)))
+        .collect()
+}
+
 /// The x label of a per-pattern panel: "input pattern (0 = 00, 1 = 10, ...)".
 fn pattern_label(examples: &[String]) -> String {
     let names: Vec<String> = examples
@@ -377,13 +380,7 @@ pub fn learning_seeds_figure(
     training.push(threshold_series(&epochs, xor0.threshold_hz));
     let tests = |pick: fn(&XorSummary) -> &BTreeMap<String, f64>| -> Vec<(f64, f64)> {
         runs.iter()
-            .flat_map(|(_, x)| {
-                first
-                    .examples
-                    .iter()
-                    .enumerate()
-                    .filter_map(move |(i, n)| pick(x).get(n).map(|&r| (i as f64, r)))
-            })
+            .flat_map(|(_, x)| pattern_points(&first.examples, pick(x)))
             .collect()
     };
     let patterns: Vec<f64> = (0..first.examples.len()).map(|i| i as f64).collect();
@@ -447,7 +444,7 @@ mod tests {
         assert_eq!(c.output_er[1], [(1.0, 4.0), (2.0, 6.0)]);
         assert_eq!(c.projection_names, ["a", "b"]);
         assert_eq!(
-            c.weights[1].1,
+            c.weights[1],
             [(1.0, 10.0), (2.0, 14.0)],
             "ΣW at each epoch's end"
         );
