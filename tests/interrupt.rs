@@ -1,5 +1,6 @@
-//! A run stopped by Ctrl-C (SIGINT) closes its files: the spike file is a valid SONATA file with
-//! the spikes up to the stop, summary.json says "interrupted", and the exit code is 130 (issue 2).
+//! A run stopped by Ctrl-C (SIGINT), or by SIGTERM as batch schedulers and `kill` stop jobs,
+//! closes its files: the spike file is a valid SONATA file with the spikes up to the stop,
+//! summary.json says "interrupted", and the exit code is 130 (issue 2).
 
 mod common;
 
@@ -9,6 +10,15 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn ctrl_c_leaves_valid_closed_files() {
+    stop_leaves_valid_closed_files(libc::SIGINT);
+}
+
+#[test]
+fn sigterm_leaves_valid_closed_files() {
+    stop_leaves_valid_closed_files(libc::SIGTERM);
+}
+
+fn stop_leaves_valid_closed_files(signal: libc::c_int) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let mut child = Command::new(env!("CARGO_BIN_EXE_burstccn"))
@@ -34,7 +44,7 @@ fn ctrl_c_leaves_valid_closed_files() {
     std::thread::sleep(Duration::from_millis(1500));
     // SAFETY: sending a signal to our own child process.
     unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
+        libc::kill(child.id() as i32, signal);
     }
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));

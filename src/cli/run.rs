@@ -50,7 +50,8 @@ pub struct RunArgs {
     pub common: CommonArgs,
 }
 
-/// The process's interrupt flag, set by Ctrl-C; run loops check it and close their files.
+/// The process's interrupt flag, set by Ctrl-C, SIGTERM or SIGHUP (ctrlc's `termination`
+/// feature); run loops check it and close their files.
 /// One handler serves every run of the process (several seeds, protocols).
 pub fn interrupt_flag() -> Arc<AtomicBool> {
     static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
