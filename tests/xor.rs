@@ -495,6 +495,14 @@ fn cortical_circuit_carries_the_teaching_signal_to_the_hidden_dendrites() {
             let want = if one { 7.5..9.5 } else { 1.5..2.6 };
             assert!(want.contains(&er), "{ex}: {pop} ER {er} Hz");
         }
+        // Spike rates count every spike, so no population's is below its event rate.
+        for (pop, er) in pre_er[ex].as_object().unwrap() {
+            let spikes = f(&x["pre_population_spike_rates_hz"][ex][pop]);
+            assert!(
+                spikes >= f(er) && spikes > 0.0,
+                "{ex}: {pop} spike rate {spikes} Hz"
+            );
+        }
         for pop in ["hidden1", "hidden2", "output"] {
             let bp = f(&pre_bp[ex][pop]);
             assert!(

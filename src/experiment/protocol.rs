@@ -515,6 +515,8 @@ impl Block {
 struct ExampleResult {
     /// Event rate of every population over the scoring window, Hz.
     rates: Vec<f64>,
+    /// Spike rate of every population over the scoring window, Hz.
+    spike_rates: Vec<f64>,
     /// Burst probability of every population over the scoring window.
     bps: Vec<f64>,
     /// Output event rate and burst probability while the teacher was on (NaN without teacher).
@@ -553,6 +555,12 @@ pub struct XorSummary {
     /// Burst probability of every population in each pre-/post-test example (scoring window).
     pub pre_population_bp: BTreeMap<String, BTreeMap<String, f64>>,
     pub post_population_bp: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Spike rate of every population in each pre-/post-test example (scoring window), Hz:
+    /// the readout for interneurons, whose tonic firing the 16-ms event count hides.
+    #[serde(default)]
+    pub pre_population_spike_rates_hz: BTreeMap<String, BTreeMap<String, f64>>,
+    #[serde(default)]
+    pub post_population_spike_rates_hz: BTreeMap<String, BTreeMap<String, f64>>,
 }
 
 /// Drives one session through a protocol.
@@ -688,9 +696,10 @@ impl Driver<'_, '_> {
                     _ => false,
                 };
                 let in_score = score.contains(&k);
-                self.session.step(record, &mut |net, _| {
+                self.session.step(record, &mut |net, n| {
                     if in_score {
                         for (c, o) in scored.iter_mut().zip(&net.outputs) {
+                            c.spikes += o.ring.slot(n).len() as u64;
                             if let Some(post) = &o.post {
                                 c.events += post.events.len() as u64;
                                 c.bursts += post.bursts.len() as u64;
@@ -720,18 +729,19 @@ impl Driver<'_, '_> {
         let dt = self.session.net.dt;
         let pops = &self.session.net.populations;
         let window = score.end.saturating_sub(score.start) as f64 * dt;
-        let (rates, bps): (Vec<f64>, Vec<f64>) = scored
+        let binned: Vec<_> = scored
             .iter()
             .zip(pops)
-            .map(|(c, pop)| {
-                let r = c.rates(pop.size, window);
-                (r.event_rate, r.burst_probability)
-            })
-            .unzip();
+            .map(|(c, pop)| c.rates(pop.size, window))
+            .collect();
+        let rates = binned.iter().map(|r| r.event_rate).collect();
+        let spike_rates = binned.iter().map(|r| r.rate).collect();
+        let bps = binned.iter().map(|r| r.burst_probability).collect();
         let teach_rates = taught.rates(pops[out].size, teach_steps as f64 * dt);
         let band = &p.output.band;
         Ok(ExampleResult {
             rates,
+            spike_rates,
             bps,
             er_teach: if teach_steps > 0 {
                 teach_rates.event_rate
@@ -814,16 +824,18 @@ impl Driver<'_, '_> {
                     .map(|(pop, &x)| (pop.name.clone(), x))
                     .collect()
             };
-            let (ers, bps) = (by_pop(&r.rates), by_pop(&r.bps));
+            let (ers, bps, srs) = (by_pop(&r.rates), by_pop(&r.bps), by_pop(&r.spike_rates));
             let x = &mut self.xor;
             if block == Block::PreTest {
                 x.pre_rates_hz.insert(name.clone(), r.rates[out]);
                 x.pre_population_rates_hz.insert(name.clone(), ers);
-                x.pre_population_bp.insert(name, bps);
+                x.pre_population_bp.insert(name.clone(), bps);
+                x.pre_population_spike_rates_hz.insert(name, srs);
             } else {
                 x.post_rates_hz.insert(name.clone(), r.rates[out]);
                 x.post_population_rates_hz.insert(name.clone(), ers);
-                x.post_population_bp.insert(name, bps);
+                x.post_population_bp.insert(name.clone(), bps);
+                x.post_population_spike_rates_hz.insert(name, srs);
             }
         }
         self.csv.flush().map_err(|e| Error::io(&self.csv_path, e))
