@@ -353,6 +353,16 @@ fn bad_protocols_give_clear_errors() {
     );
     fails_with(
         learn,
+        Some(("update = \"once\"", "update = \"once\"\nmin = \"100 pA\"")),
+        &["protocol.teacher.min", "≤ 0 pA"],
+    );
+    fails_with(
+        learn,
+        Some(("update = \"once\"", "update = \"once\"\nmax = \"250 mV\"")),
+        &["protocol.teacher.max", "current"],
+    );
+    fails_with(
+        learn,
         Some(("update = \"once\"", "update = \"sometimes\"")),
         &["protocol.teacher.update", "\"once\" or an interval"],
     );

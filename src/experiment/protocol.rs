@@ -84,6 +84,8 @@ pub struct TeacherSpec {
     pub tolerance: f64,
     /// Full current, A.
     pub amplitude: f64,
+    /// Bounds of the current, A (`min`, `max`; unbounded by default).
+    pub limits: (f64, f64),
     pub update: TeacherUpdate,
 }
 
@@ -400,6 +402,20 @@ impl Protocol {
                 let tolerance = tt.quantity("tolerance", Dim::Frequency, Some(1.0))?;
                 require_non_negative(&tt, "tolerance", tolerance, false)?;
                 let amplitude = tt.quantity("amplitude", Dim::Current, None)?;
+                let min = tt.quantity("min", Dim::Current, Some(f64::NEG_INFINITY))?;
+                let max = tt.quantity("max", Dim::Current, Some(f64::INFINITY))?;
+                if min > 0.0 {
+                    return Err(tt.error(
+                        "min",
+                        "must be ≤ 0 pA: it bounds the negative current of target 0",
+                    ));
+                }
+                if max < 0.0 {
+                    return Err(tt.error(
+                        "max",
+                        "must be ≥ 0 pA: it bounds the positive current of target 1",
+                    ));
+                }
                 let update = match tt.get("update") {
                     None => TeacherUpdate::Once,
                     Some(toml::Value::String(s)) if s == "once" => TeacherUpdate::Once,
@@ -418,6 +434,7 @@ impl Protocol {
                 Some(TeacherSpec {
                     tolerance,
                     amplitude,
+                    limits: (min, max),
                     update,
                 })
             }
@@ -621,6 +638,7 @@ impl Driver<'_, '_> {
             band: out.band,
             tolerance: spec.tolerance,
             amplitude: spec.amplitude,
+            limits: spec.limits,
         };
         let net = &self.session.net;
         let n = net.populations[out.population].size;

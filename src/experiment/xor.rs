@@ -54,6 +54,10 @@ pub struct TeacherRule {
     pub tolerance: f64,
     /// Full current, A (1000 pA).
     pub amplitude: f64,
+    /// The current is clipped to [min, max], A; (−∞, +∞) for the published rule. A two-compartment
+    /// dendrite needs a ceiling: above ≈ 450 pA its plateaus fire the soma tonically and BP falls
+    /// again (docs/xor_cortical.md).
+    pub limits: (f64, f64),
 }
 
 impl TeacherRule {
@@ -65,7 +69,14 @@ impl TeacherRule {
     /// |---|---|---|---|
     /// | 0 | −A | −A·1 Hz/(10 Hz − Ē) | 0 |
     /// | 1 | 0 | +A·1 Hz/(Ē − 2 Hz) | +A |
+    ///
+    /// then clipped to `limits`.
     pub fn current(&self, ebar: f64, target: f64) -> f64 {
+        self.unclipped(ebar, target)
+            .clamp(self.limits.0, self.limits.1)
+    }
+
+    fn unclipped(&self, ebar: f64, target: f64) -> f64 {
         let RateBand { e_min, e_max } = self.band;
         let (hi, lo) = (e_max - self.tolerance, e_min + self.tolerance);
         if target >= 0.5 {
@@ -464,6 +475,7 @@ mod tests {
             band: BAND,
             tolerance: 1.0,
             amplitude: 1e-9,
+            limits: (f64::NEG_INFINITY, f64::INFINITY),
         };
         assert_eq!(t.current(9.5, 0.0), -1e-9);
         assert!((t.current(6.0, 0.0) + 0.25e-9).abs() < 1e-21);
@@ -472,6 +484,15 @@ mod tests {
         assert!((t.current(6.0, 1.0) - 0.25e-9).abs() < 1e-21);
         assert_eq!(t.current(3.0, 1.0), 1e-9);
         assert_eq!(t.current(0.0, 1.0), 1e-9);
+        let clipped = TeacherRule {
+            limits: (-0.4e-9, 0.25e-9),
+            ..t
+        };
+        assert_eq!(clipped.current(9.5, 0.0), -0.4e-9);
+        assert!((clipped.current(6.0, 0.0) + 0.25e-9).abs() < 1e-21);
+        assert_eq!(clipped.current(3.0, 1.0), 0.25e-9);
+        assert!((clipped.current(8.0, 1.0) - 1e-9 / 6.0).abs() < 1e-21);
+        assert_eq!(clipped.current(3.0, 0.0), 0.0);
     }
 
     #[test]
