@@ -16,7 +16,7 @@ const TWO_PHASE: &str = "experiments/xor_burstprop_two_phase.toml";
 type Row = BTreeMap<String, String>;
 
 fn read_csv(path: &Path) -> Vec<Row> {
-    let text = std::fs::read_to_string(path).expect("learning.csv");
+    let text = std::fs::read_to_string(path).expect("a CSV file");
     let mut lines = text.lines();
     let header: Vec<String> = lines
         .next()
@@ -525,6 +525,20 @@ fn cortical_circuit_carries_the_teaching_signal_to_the_hidden_dendrites() {
     let rows = read_csv(&dir.path().join("learning.csv"));
     let train: Vec<&Row> = rows.iter().filter(|r| r["block"] == "train").collect();
     assert_eq!(train.len(), 4);
+    // populations.csv: a row per example and neuron population, the output's matching learning.csv.
+    let pops = read_csv(&dir.path().join("populations.csv"));
+    let n_pops = pre_er["00"].as_object().unwrap().len();
+    assert_eq!(pops.len(), rows.len() * n_pops);
+    for r in &rows {
+        let out = pops
+            .iter()
+            .find(|p| {
+                p["index"] == r["index"] && p["block"] == r["block"] && p["population"] == "output"
+            })
+            .expect("an output row per example");
+        assert_eq!(out["er_hz"], r["er_hz"]);
+        assert_eq!(out["bp"], r["bp"]);
+    }
     for r in &train {
         let bp = num(r, "bp_teach");
         if r["target"] == "1" {

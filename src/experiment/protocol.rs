@@ -580,6 +580,30 @@ pub struct XorSummary {
     pub post_population_spike_rates_hz: BTreeMap<String, BTreeMap<String, f64>>,
 }
 
+/// A CSV file written line by line; errors name the file.
+struct CsvFile {
+    writer: std::io::BufWriter<std::fs::File>,
+    path: std::path::PathBuf,
+}
+
+impl CsvFile {
+    fn create(path: std::path::PathBuf) -> Result<CsvFile> {
+        let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
+        Ok(CsvFile {
+            writer: std::io::BufWriter::new(file),
+            path,
+        })
+    }
+
+    fn line(&mut self, line: &str) -> Result<()> {
+        writeln!(self.writer, "{line}").map_err(|e| Error::io(&self.path, e))
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.writer.flush().map_err(|e| Error::io(&self.path, e))
+    }
+}
+
 /// Drives one session through a protocol.
 struct Driver<'s, 'a> {
     session: &'s mut Session<'a>,
@@ -587,8 +611,10 @@ struct Driver<'s, 'a> {
     interrupt: &'s AtomicBool,
     /// Index of the first protocol injector in `net.injectors`; the teacher follows the inputs.
     first_injector: usize,
-    csv: std::io::BufWriter<std::fs::File>,
-    csv_path: std::path::PathBuf,
+    /// learning.csv: one row per example.
+    csv: CsvFile,
+    /// populations.csv: one row per example and population.
+    populations: CsvFile,
     xor: XorSummary,
     /// Per training epoch: all examples correct.
     epoch_correct: Vec<bool>,
@@ -787,7 +813,9 @@ impl Driver<'_, '_> {
                 h.push_str(&format!(",w_{}", proj.spec.name));
             }
         }
-        writeln!(self.csv, "{h}").map_err(|e| Error::io(&self.csv_path, e))
+        self.csv.line(&h)?;
+        self.populations
+            .line("block,epoch,index,example,population,er_hz,bp,rate_hz")
     }
 
     fn row(
@@ -821,7 +849,20 @@ impl Driver<'_, '_> {
                 line.push_str(&format!(",{w:.4}"));
             }
         }
-        writeln!(self.csv, "{line}").map_err(|e| Error::io(&self.csv_path, e))?;
+        self.csv.line(&line)?;
+        for (p, pop) in net.populations.iter().enumerate() {
+            if !pop.model.is_source() {
+                self.populations.line(&format!(
+                    "{},{epoch},{index},{},{},{:.4},{:.4},{:.4}",
+                    block.name(),
+                    ex.name,
+                    pop.name,
+                    r.rates[p],
+                    r.bps[p],
+                    r.spike_rates[p]
+                ))?;
+            }
+        }
         Ok(correct)
     }
 
@@ -856,7 +897,12 @@ impl Driver<'_, '_> {
                 x.post_population_spike_rates_hz.insert(name, srs);
             }
         }
-        self.csv.flush().map_err(|e| Error::io(&self.csv_path, e))
+        self.flush()
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.csv.flush()?;
+        self.populations.flush()
     }
 
     fn train(&mut self) -> Result<()> {
@@ -875,7 +921,7 @@ impl Driver<'_, '_> {
             self.xor.epoch_costs.push(cost);
             self.xor.epochs_run = epoch + 1;
             self.epoch_correct.push(all);
-            self.csv.flush().map_err(|e| Error::io(&self.csv_path, e))?;
+            self.flush()?;
         }
         Ok(())
     }
@@ -948,26 +994,23 @@ pub fn run(
         for k in 0..net.projections.len() {
             net.set_plastic(k, false);
         }
-        let csv_path = opts.out.join("learning.csv");
-        let file = std::fs::File::create(&csv_path).map_err(|e| Error::io(&csv_path, e))?;
+        let csv = CsvFile::create(opts.out.join("learning.csv"))?;
+        let populations = CsvFile::create(opts.out.join("populations.csv"))?;
         let mut driver = Driver {
             session: &mut session,
             protocol,
             interrupt,
             first_injector,
-            csv: std::io::BufWriter::new(file),
-            csv_path,
+            csv,
+            populations,
             xor: XorSummary::default(),
             epoch_correct: Vec::new(),
         };
         let stop = driver.run().err();
         driver.conclude();
-        let flushed = driver
-            .csv
-            .flush()
-            .map_err(|e| Error::io(&driver.csv_path, e));
+        let flushed = driver.flush();
         let xor = std::mem::take(&mut driver.xor);
-        let csv_path = driver.csv_path.clone();
+        let csv_path = driver.csv.path.clone();
         let (summary, result) = session.finish(stop)?;
         write_summary(&opts.out.join("summary.json"), &summary, &xor)?;
         draw_figures(exp, opts, &summary);
