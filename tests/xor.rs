@@ -193,6 +193,60 @@ fn phases_switch_plasticity_and_recording_follows_the_windows() {
 }
 
 #[test]
+fn interim_tests_run_teacher_free_between_epochs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args: Vec<&str> = SMALL.to_vec();
+    args.extend([
+        "--set",
+        "protocol.epochs=3",
+        "--set",
+        "protocol.test_every=1",
+    ]);
+    let s = learn(TWO_PHASE, dir.path(), &args);
+    // 0.8 s burn-in + (pre-test + 3 epochs + 2 interim tests + post-test) × 4 examples × 1 s:
+    // no interim test after the last epoch, which the post-test covers.
+    assert!((s["simulated_s"].as_f64().unwrap() - 28.8).abs() < 1e-9);
+    let rows = read_csv(&dir.path().join("learning.csv"));
+    let blocks: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r["block"].as_str(), r["epoch"].as_str()))
+        .collect();
+    let four = |b, e| vec![(b, e); 4];
+    let expected = [
+        four("pre_test", "0"),
+        four("train", "1"),
+        four("test", "1"),
+        four("train", "2"),
+        four("test", "2"),
+        four("train", "3"),
+        four("post_test", "0"),
+    ]
+    .concat();
+    assert_eq!(blocks, expected);
+    let interim = s["xor"]["interim_tests"].as_array().unwrap();
+    assert_eq!(interim.len(), 2);
+    for (k, test) in interim.iter().enumerate() {
+        assert_eq!(test["epoch"].as_u64(), Some(k as u64 + 1));
+        let test_rows = &rows[8 + 8 * k..12 + 8 * k];
+        // The teacher is off and plasticity with it: the weights hold through the test.
+        for w in test_rows.windows(2) {
+            assert_eq!(w[0]["w_h1_out"], w[1]["w_h1_out"]);
+            assert_eq!(w[0]["teacher_pA"], "NaN", "no teacher phase in a test");
+        }
+        let mut solved = true;
+        for r in test_rows {
+            let rate = test["rates_hz"][r["example"].as_str()].as_f64().unwrap();
+            assert!((rate - num(r, "er_hz")).abs() < 1e-4);
+            solved &= r["correct"] == "1";
+        }
+        assert_eq!(test["solved"].as_bool(), Some(solved));
+    }
+    // Three epochs of a small network do not solve XOR, so no interim test counts.
+    assert_eq!(s["xor"]["solved"].as_bool(), Some(false));
+    assert!(s["xor"]["test_epochs_to_solve"].is_null());
+}
+
+#[test]
 fn example_order_is_fixed_or_a_seeded_shuffle() {
     let path = root().join(TWO_PHASE);
     let fixed = config::load(&path, &sets(&[])).unwrap();

@@ -55,6 +55,8 @@ struct AcrossSeeds {
     solved: usize,
     /// Epochs to solve of the seeds that solved it.
     epochs_to_solve: Vec<u64>,
+    /// Test epochs to solve (interim tests) of the seeds that solved it.
+    test_epochs_to_solve: Vec<u64>,
     /// Mean and SD of the post-test output event rate per example across seeds, Hz.
     post_rates_hz: BTreeMap<String, (f64, f64)>,
     runs: Vec<SeedResult>,
@@ -218,6 +220,19 @@ fn print_seed(seed: u64, out: &Path, xor: &XorSummary, simulated: f64, wall_s: f
         simulated / wall_s.max(1e-9),
         out.display()
     );
+    if !xor.interim_tests.is_empty() {
+        let solved: Vec<u64> = xor
+            .interim_tests
+            .iter()
+            .filter(|t| t.solved)
+            .map(|t| t.epoch)
+            .collect();
+        println!(
+            "  interim tests solved after epochs {solved:?}; test epochs to solve {}",
+            xor.test_epochs_to_solve
+                .map_or("-".into(), |e| e.to_string())
+        );
+    }
     if !xor.pre_rates_hz.is_empty() {
         println!("  pre-test output ER (Hz):  {}", rates(&xor.pre_rates_hz));
     }
@@ -242,6 +257,10 @@ fn write_across(base: &Path, name: &str, quick: bool, runs: Vec<SeedResult>) -> 
         seeds: runs.len(),
         solved: runs.iter().filter(|r| r.xor.solved).count(),
         epochs_to_solve: runs.iter().filter_map(|r| r.xor.epochs_to_solve).collect(),
+        test_epochs_to_solve: runs
+            .iter()
+            .filter_map(|r| r.xor.test_epochs_to_solve)
+            .collect(),
         post_rates_hz: post.iter().map(|(k, v)| (k.clone(), mean_sd(v))).collect(),
         runs,
     };

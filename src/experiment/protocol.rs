@@ -120,6 +120,9 @@ pub struct Protocol {
     pub order: Order,
     pub pre_test: bool,
     pub post_test: bool,
+    /// A teacher-free test after every `test_every`-th training epoch (not after the last,
+    /// which the post-test covers); 0 = none.
+    pub test_every: u64,
     /// Plastic projections switched on in plastic phases.
     pub plastic: Vec<usize>,
     pub output: OutputSpec,
@@ -230,6 +233,7 @@ impl Protocol {
         };
         let pre_test = t.boolean("pre_test", Some(true))?;
         let post_test = t.boolean("post_test", Some(true))?;
+        let test_every = t.count("test_every", Some(0))?;
         let record = RecordWindows {
             burn_in: t.boolean("record_burn_in", Some(true))?,
             tests: t.boolean("record_tests", Some(true))?,
@@ -454,6 +458,7 @@ impl Protocol {
             order,
             pre_test,
             post_test,
+            test_every,
             plastic,
             output: OutputSpec {
                 population,
@@ -474,8 +479,21 @@ impl Protocol {
 
     /// Steps of the whole protocol.
     pub fn total_steps(&self) -> u64 {
-        let tests = self.pre_test as u64 + self.post_test as u64;
+        let tests = self.pre_test as u64 + self.post_test as u64 + self.interim_tests();
         self.burn_in + (tests + self.epochs) * self.examples.len() as u64 * self.example_steps()
+    }
+
+    /// Number of interim tests (see [`Protocol::test_every`]).
+    pub fn interim_tests(&self) -> u64 {
+        match self.test_every {
+            0 => 0,
+            k => self.epochs.saturating_sub(1) / k,
+        }
+    }
+
+    /// Whether an interim test follows training epoch `epoch` (1-based).
+    pub fn tests_after(&self, epoch: u64) -> bool {
+        self.test_every > 0 && epoch % self.test_every == 0 && epoch < self.epochs
     }
 
     /// Steps from the start of a training example to its cost point: the end of the opening
@@ -514,6 +532,8 @@ impl Protocol {
 enum Block {
     PreTest,
     Train,
+    /// A teacher-free test between training epochs.
+    Test,
     PostTest,
 }
 
@@ -522,6 +542,7 @@ impl Block {
         match self {
             Block::PreTest => "pre_test",
             Block::Train => "train",
+            Block::Test => "test",
             Block::PostTest => "post_test",
         }
     }
@@ -558,6 +579,13 @@ pub struct XorSummary {
     pub post_rates_hz: BTreeMap<String, f64>,
     /// See [`xor::epochs_to_solve`].
     pub epochs_to_solve: Option<u64>,
+    /// Output event rate in each interim test (`test_every`), Hz, keyed by example name.
+    #[serde(default)]
+    pub interim_tests: Vec<InterimTest>,
+    /// The first interim-test epoch from which every later interim test and the post-test
+    /// pass; `None` without interim tests or when the post-test fails.
+    #[serde(default)]
+    pub test_epochs_to_solve: Option<u64>,
     pub threshold_hz: f64,
     pub test_window_s: f64,
     pub epochs_run: u64,
@@ -578,6 +606,14 @@ pub struct XorSummary {
     pub pre_population_spike_rates_hz: BTreeMap<String, BTreeMap<String, f64>>,
     #[serde(default)]
     pub post_population_spike_rates_hz: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+/// One interim test: the training epoch it followed and its output event rates.
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
+pub struct InterimTest {
+    pub epoch: u64,
+    pub rates_hz: BTreeMap<String, f64>,
+    pub solved: bool,
 }
 
 /// A CSV file written line by line; errors name the file.
@@ -866,13 +902,22 @@ impl Driver<'_, '_> {
         Ok(correct)
     }
 
-    fn test(&mut self, block: Block) -> Result<()> {
+    /// A test block; `epoch` is the training epoch an interim test follows (0 otherwise).
+    fn test(&mut self, block: Block, epoch: u64) -> Result<()> {
         let p = self.protocol;
+        let mut interim = InterimTest {
+            epoch,
+            ..Default::default()
+        };
         for e in 0..p.examples.len() {
             let r = self.example(e, block, p.record.tests)?;
-            self.row(block, 0, e, e, &r)?;
+            self.row(block, epoch, e, e, &r)?;
             let name = p.examples[e].name.clone();
             let out = p.output.population;
+            if block == Block::Test {
+                interim.rates_hz.insert(name, r.rates[out]);
+                continue;
+            }
             let by_pop = |v: &[f64]| -> BTreeMap<String, f64> {
                 self.session
                     .net
@@ -897,7 +942,20 @@ impl Driver<'_, '_> {
                 x.post_population_spike_rates_hz.insert(name, srs);
             }
         }
+        if block == Block::Test {
+            interim.solved = xor::solved(&p.output.band, &interim.rates_hz, &self.targets());
+            self.xor.interim_tests.push(interim);
+        }
         self.flush()
+    }
+
+    /// (example name, target) of every example.
+    fn targets(&self) -> Vec<(String, f64)> {
+        self.protocol
+            .examples
+            .iter()
+            .map(|e| (e.name.clone(), e.target))
+            .collect()
     }
 
     fn flush(&mut self) -> Result<()> {
@@ -922,6 +980,9 @@ impl Driver<'_, '_> {
             self.xor.epochs_run = epoch + 1;
             self.epoch_correct.push(all);
             self.flush()?;
+            if p.tests_after(epoch + 1) {
+                self.test(Block::Test, epoch + 1)?;
+            }
         }
         Ok(())
     }
@@ -932,11 +993,11 @@ impl Driver<'_, '_> {
         self.set_inputs(None);
         self.idle(self.protocol.burn_in, self.protocol.record.burn_in)?;
         if self.protocol.pre_test {
-            self.test(Block::PreTest)?;
+            self.test(Block::PreTest, 0)?;
         }
         self.train()?;
         if self.protocol.post_test {
-            self.test(Block::PostTest)?;
+            self.test(Block::PostTest, 0)?;
         }
         Ok(())
     }
@@ -944,16 +1005,16 @@ impl Driver<'_, '_> {
     /// Fills in the figures derived from the per-example results.
     fn conclude(&mut self) {
         let p = self.protocol;
-        let targets: Vec<(String, f64)> = p
-            .examples
-            .iter()
-            .map(|e| (e.name.clone(), e.target))
-            .collect();
+        let targets = self.targets();
         let x = &mut self.xor;
         x.threshold_hz = p.output.band.threshold();
         x.test_window_s = p.output.test_window as f64 * self.session.net.dt;
         x.solved = p.post_test && xor::solved(&p.output.band, &x.post_rates_hz, &targets);
         x.epochs_to_solve = xor::epochs_to_solve(&self.epoch_correct, x.solved);
+        x.test_epochs_to_solve = xor::test_epochs_to_solve(
+            x.interim_tests.iter().map(|t| (t.epoch, t.solved)),
+            x.solved,
+        );
         let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
         let c = &x.epoch_costs;
         x.cost_first10_mean = mean(&c[..c.len().min(10)]);

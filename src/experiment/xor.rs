@@ -111,7 +111,8 @@ pub fn solved(band: &RateBand, rates: &BTreeMap<String, f64>, targets: &[(String
 
 /// Epochs to solve: the first epoch (1-based) from which every later training epoch classifies
 /// all examples correctly (`correct[e]` = all examples of epoch e correct, judged on the
-/// teacher-free output event rate), provided the post-test is solved too. `None` when the last
+/// output event rate in the scoring window, which is teacher-free only in two-phase
+/// protocols), provided the post-test is solved too. `None` when the last
 /// epoch is wrong or the post-test fails.
 pub fn epochs_to_solve(correct: &[bool], post_test_solved: bool) -> Option<u64> {
     if !post_test_solved || !correct.last().copied().unwrap_or(false) {
@@ -122,6 +123,29 @@ pub fn epochs_to_solve(correct: &[bool], post_test_solved: bool) -> Option<u64> 
         .rposition(|&c| !c)
         .map_or(0, |last_bad| last_bad + 1);
     Some(first_good as u64 + 1)
+}
+
+/// Epochs to solve judged on teacher-free tests: the epoch of the first interim test
+/// (`(epoch, solved)` in training order) from which every later interim test passes, given
+/// that the post-test passes. `None` without interim tests, when the last one fails, or when
+/// the post-test fails. Unlike [`epochs_to_solve`], this holds for single-phase protocols,
+/// whose training rates are measured with the teacher on.
+pub fn test_epochs_to_solve(
+    tests: impl Iterator<Item = (u64, bool)>,
+    post_test_solved: bool,
+) -> Option<u64> {
+    if !post_test_solved {
+        return None;
+    }
+    let mut first = None;
+    for (epoch, solved) in tests {
+        first = match (solved, first) {
+            (false, _) => None,
+            (true, None) => Some(epoch),
+            (true, kept) => kept,
+        };
+    }
+    first
 }
 
 /// What learning.png shows besides the summary: output ER per example and ΣW per plastic
@@ -540,5 +564,26 @@ mod tests {
         assert_eq!(epochs_to_solve(&[true, false], true), None);
         assert_eq!(epochs_to_solve(&[true, true], false), None);
         assert_eq!(epochs_to_solve(&[], true), None);
+    }
+
+    #[test]
+    fn test_epochs_to_solve_counts_from_the_last_failed_test() {
+        fn t(v: &[(u64, bool)]) -> impl Iterator<Item = (u64, bool)> + '_ {
+            v.iter().copied()
+        }
+        assert_eq!(
+            test_epochs_to_solve(t(&[(10, true), (20, false), (30, true), (40, true)]), true),
+            Some(30)
+        );
+        assert_eq!(
+            test_epochs_to_solve(t(&[(10, true), (20, true)]), true),
+            Some(10)
+        );
+        assert_eq!(
+            test_epochs_to_solve(t(&[(10, true), (20, false)]), true),
+            None
+        );
+        assert_eq!(test_epochs_to_solve(t(&[(10, true)]), false), None);
+        assert_eq!(test_epochs_to_solve(t(&[]), true), None);
     }
 }
