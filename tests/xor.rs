@@ -244,6 +244,46 @@ fn interim_tests_run_teacher_free_between_epochs() {
     // Three epochs of a small network do not solve XOR, so no interim test counts.
     assert_eq!(s["xor"]["solved"].as_bool(), Some(false));
     assert!(s["xor"]["test_epochs_to_solve"].is_null());
+    // neurons.csv: every neuron of every population in each test block, whose mean over the
+    // population is the population's event rate in populations.csv.
+    let neurons = read_csv(&dir.path().join("neurons.csv"));
+    let pops = read_csv(&dir.path().join("populations.csv"));
+    let sizes = s["populations"].as_object().unwrap();
+    let test_blocks = [
+        ("pre_test", "0"),
+        ("test", "1"),
+        ("test", "2"),
+        ("post_test", "0"),
+    ];
+    let per_block: usize = sizes
+        .values()
+        .map(|p| p["size"].as_u64().unwrap() as usize)
+        .sum();
+    assert_eq!(neurons.len(), test_blocks.len() * per_block);
+    let mut compared = 0;
+    for p in pops.iter().filter(|p| p["block"] != "train") {
+        let rates: Vec<f64> = neurons
+            .iter()
+            .filter(|n| {
+                (n["block"].as_str(), n["epoch"].as_str())
+                    == (p["block"].as_str(), p["epoch"].as_str())
+                    && n["population"] == p["population"]
+            })
+            .map(|n| num(n, &format!("er_{}", p["example"])))
+            .collect();
+        assert_eq!(
+            rates.len() as u64,
+            sizes[&p["population"]]["size"].as_u64().unwrap()
+        );
+        let mean = rates.iter().sum::<f64>() / rates.len() as f64;
+        // Per-neuron rates are rounded to 0.01 Hz in the file.
+        assert!(
+            (mean - num(p, "er_hz")).abs() < 6e-3,
+            "{p:?}: neurons.csv mean {mean}"
+        );
+        compared += 1;
+    }
+    assert_eq!(compared, test_blocks.len() * 4 * sizes.len());
 }
 
 #[test]

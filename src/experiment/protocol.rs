@@ -566,6 +566,9 @@ struct ExampleResult {
     teacher_mean: f64,
     cost: f64,
     cost_end: f64,
+    /// Test examples: every neuron's event rate over the scoring window, Hz, per population
+    /// (empty for sources and in training).
+    neuron_rates: Vec<Vec<f64>>,
 }
 
 /// The XOR results of a run, written under "xor" in summary.json.
@@ -651,6 +654,8 @@ struct Driver<'s, 'a> {
     csv: CsvFile,
     /// populations.csv: one row per example and population.
     populations: CsvFile,
+    /// neurons.csv: one row per test block, population and neuron.
+    neurons: CsvFile,
     xor: XorSummary,
     /// Per training epoch: all examples correct.
     epoch_correct: Vec<bool>,
@@ -747,6 +752,19 @@ impl Driver<'_, '_> {
         let out = p.output.population;
         let npop = self.session.net.populations.len();
         let mut scored = vec![Counts::default(); npop];
+        // Per-neuron event counts of the scoring window, for tests only (a test example is a
+        // few seconds in thousands, so its one allocation is outside the training loop).
+        let per_neuron = block != Block::Train;
+        let mut neuron_events: Vec<Vec<u32>> = self
+            .session
+            .net
+            .populations
+            .iter()
+            .map(|pop| match per_neuron && !pop.model.is_source() {
+                true => vec![0; pop.size],
+                false => Vec::new(),
+            })
+            .collect();
         let mut taught = Counts::default();
         let mut teach_steps = 0u64;
         let mut teacher_mean = f64::NAN;
@@ -778,11 +796,18 @@ impl Driver<'_, '_> {
                 let in_score = score.contains(&k);
                 self.session.step(record, &mut |net, n| {
                     if in_score {
-                        for (c, o) in scored.iter_mut().zip(&net.outputs) {
+                        for ((c, o), counts) in
+                            scored.iter_mut().zip(&net.outputs).zip(&mut neuron_events)
+                        {
                             c.spikes += o.ring.slot(n).len() as u64;
                             if let Some(post) = &o.post {
                                 c.events += post.events.len() as u64;
                                 c.bursts += post.bursts.len() as u64;
+                                if !counts.is_empty() {
+                                    for &i in &post.events {
+                                        counts[i as usize] += 1;
+                                    }
+                                }
                             }
                         }
                     }
@@ -837,6 +862,10 @@ impl Driver<'_, '_> {
             teacher_mean,
             cost: band.cost(ebar, target),
             cost_end: band.cost(ebar_end, target),
+            neuron_rates: neuron_events
+                .iter()
+                .map(|c| c.iter().map(|&k| k as f64 / window).collect())
+                .collect(),
         })
     }
 
@@ -851,7 +880,29 @@ impl Driver<'_, '_> {
         }
         self.csv.line(&h)?;
         self.populations
-            .line("block,epoch,index,example,population,er_hz,bp,rate_hz")
+            .line("block,epoch,index,example,population,er_hz,bp,rate_hz")?;
+        let mut h = String::from("block,epoch,population,neuron");
+        for ex in &self.protocol.examples {
+            h.push_str(&format!(",er_{}", ex.name));
+        }
+        self.neurons.line(&h)
+    }
+
+    /// neurons.csv rows of one test block: every neuron's event rate in each example, Hz.
+    fn neuron_rows(&mut self, block: Block, epoch: u64, results: &[ExampleResult]) -> Result<()> {
+        for (p, pop) in self.session.net.populations.iter().enumerate() {
+            if pop.model.is_source() {
+                continue;
+            }
+            for i in 0..pop.size {
+                let mut line = format!("{},{epoch},{},{i}", block.name(), pop.name);
+                for r in results {
+                    line.push_str(&format!(",{:.2}", r.neuron_rates[p][i]));
+                }
+                self.neurons.line(&line)?;
+            }
+        }
+        Ok(())
     }
 
     fn row(
@@ -909,9 +960,12 @@ impl Driver<'_, '_> {
             epoch,
             ..Default::default()
         };
+        let mut results = Vec::with_capacity(p.examples.len());
         for e in 0..p.examples.len() {
             let r = self.example(e, block, p.record.tests)?;
             self.row(block, epoch, e, e, &r)?;
+            results.push(r);
+            let r = &results[e];
             let name = p.examples[e].name.clone();
             let out = p.output.population;
             if block == Block::Test {
@@ -942,6 +996,7 @@ impl Driver<'_, '_> {
                 x.post_population_spike_rates_hz.insert(name, srs);
             }
         }
+        self.neuron_rows(block, epoch, &results)?;
         if block == Block::Test {
             interim.solved = xor::solved(&p.output.band, &interim.rates_hz, &self.targets());
             self.xor.interim_tests.push(interim);
@@ -960,7 +1015,8 @@ impl Driver<'_, '_> {
 
     fn flush(&mut self) -> Result<()> {
         self.csv.flush()?;
-        self.populations.flush()
+        self.populations.flush()?;
+        self.neurons.flush()
     }
 
     fn train(&mut self) -> Result<()> {
@@ -1057,6 +1113,7 @@ pub fn run(
         }
         let csv = CsvFile::create(opts.out.join("learning.csv"))?;
         let populations = CsvFile::create(opts.out.join("populations.csv"))?;
+        let neurons = CsvFile::create(opts.out.join("neurons.csv"))?;
         let mut driver = Driver {
             session: &mut session,
             protocol,
@@ -1064,6 +1121,7 @@ pub fn run(
             first_injector,
             csv,
             populations,
+            neurons,
             xor: XorSummary::default(),
             epoch_correct: Vec::new(),
         };
