@@ -61,14 +61,20 @@ impl GeometricGaps {
         if self.p <= 0.0 || len == 0 {
             return;
         }
+        // Draw from a local copy of the stream: `hit` writes through a pointer the compiler
+        // cannot tell apart from `rng`, so it would store and reload the generator state around
+        // every hit, which chains each draw to the previous hit's write. The same numbers are
+        // drawn in the same order.
+        let mut local = rng.clone();
         let mut i = match *next {
             Some(i) => i,
-            None => self.gap(rng),
+            None => self.gap(&mut local),
         };
         while i < len {
             hit(i);
-            i += 1 + self.gap(rng);
+            i += 1 + self.gap(&mut local);
         }
+        *rng = local;
         *next = Some(i - len);
     }
 }
