@@ -122,6 +122,7 @@ impl BurstPoisson {
             s: TwoCompartmentState::new(b, len, init_rng),
             refractory: vec![0; len],
             burst: vec![0; len],
+            candidate: vec![0; len],
         }
     }
 }
@@ -134,7 +135,7 @@ impl NeuronModel for BurstPoisson {
         &[Compartment::Soma, Compartment::Dendrite]
     }
     fn bytes_per_neuron(&self) -> usize {
-        10 * std::mem::size_of::<Real>() + 2 * std::mem::size_of::<u32>()
+        10 * std::mem::size_of::<Real>() + 2 * std::mem::size_of::<u32>() + 1
     }
 }
 
@@ -165,21 +166,14 @@ pub struct BurstPoissonChunk {
     /// Refractory and burst counters, steps.
     refractory: Vec<u32>,
     burst: Vec<u32>,
+    /// 1 where the neuron may spike this step (V_s > θ and not refractory, or a burst counter
+    /// at 1), else 0: written by the integration loop, read by the spike pass.
+    candidate: Vec<u8>,
 }
 
-/// Neurons tested at once for a spike: one comparison per neuron vectorises, and the scalar
-/// spike code runs only for blocks with a candidate (a few per step out of thousands).
+/// Neurons whose candidate flags are tested at once: one vectorised test per block, and the
+/// scalar spike code runs only for blocks with a candidate (a few per step out of thousands).
 const SPIKE_BLOCK: usize = 32;
-
-/// Whether any neuron of the block may spike this step: branch-free, so it vectorises.
-#[inline(always)]
-fn any_candidate(vs: &[Real], th: &[Real], refr: &[u32], burst: &[u32]) -> bool {
-    let mut m = 0u32;
-    for (((v, t), r), b) in vs.iter().zip(th).zip(refr).zip(burst) {
-        m |= (((*v > *t) & (*r == 0)) | (*b == 1)) as u32;
-    }
-    m != 0
-}
 
 impl BurstPoissonChunk {
     /// p_B = f(V_d) of neuron `i` (step 5 of spec/neurons.md §4).
@@ -187,7 +181,9 @@ impl BurstPoissonChunk {
         sigmoid(self.s.v_dend[i], self.c.e_d, self.c.neg_inv_d_d)
     }
 
-    /// Steps 1–4 of spec/neurons.md §4 for every neuron (step 5, p_B, at the spikes).
+    /// Steps 1–4 of spec/neurons.md §4 for every neuron (step 5, p_B, at the spikes), and the
+    /// candidate flags of step 6, computed branch-free in the same loop so that it vectorises
+    /// and the spike pass does not read the state columns again.
     #[inline(always)]
     fn integrate<const NMDA: bool>(&mut self) {
         let c = self.c;
@@ -204,6 +200,7 @@ impl BurstPoissonChunk {
         let gn = &mut self.s.g_nmda[..n];
         let refr = &mut self.refractory[..n];
         let burst = &mut self.burst[..n];
+        let candidate = &mut self.candidate[..n];
         for i in 0..n {
             let (s0, d0) = (vs[i], vd[i]);
             // 1. Synaptic currents from start-of-step values, then conductance decay.
@@ -236,6 +233,7 @@ impl BurstPoissonChunk {
             th[i] += c.mul_theta * (c.theta_0 - th[i]);
             vs[i] = s;
             vd[i] = d;
+            candidate[i] = (((s > th[i]) & (refr[i] == 0)) | (burst[i] == 1)) as u8;
         }
     }
 
@@ -257,17 +255,16 @@ impl BurstPoissonChunk {
             &mut self.s.w_soma[..n],
         );
         let (refr, burst) = (&mut self.refractory[..n], &mut self.burst[..n]);
+        let candidate = &self.candidate[..n];
         for start in (0..n).step_by(SPIKE_BLOCK) {
             let end = (start + SPIKE_BLOCK).min(n);
-            if !any_candidate(
-                &vs[start..end],
-                &th[start..end],
-                &refr[start..end],
-                &burst[start..end],
-            ) {
+            if candidate[start..end].iter().fold(0, |m, &f| m | f) == 0 {
                 continue;
             }
             for i in start..end {
+                if candidate[i] == 0 {
+                    continue;
+                }
                 if vs[i] > th[i] && refr[i] == 0 {
                     spikes.push(i as u32);
                     refr[i] = self.refractory_steps;
@@ -281,7 +278,8 @@ impl BurstPoissonChunk {
                     if r1 < sigmoid(vd[i], c.e_d, c.neg_inv_d_d) as f64 {
                         burst[i] = (self.burst_min + (r2 * self.burst_range).floor()) as u32;
                     }
-                } else if burst[i] == 1 {
+                } else {
+                    // The other candidate: the second spike of a burst (counter at 1).
                     spikes.push(i as u32);
                     refr[i] = self.refractory_steps;
                 }
