@@ -4,6 +4,7 @@ use super::rng::{name_id, stream, Purpose, Rng};
 use super::spike_ring::SpikeRing;
 use crate::inputs::current::Injector;
 use crate::inputs::poisson_drive::{DriveState, PoissonDrive};
+use crate::neurons::columns::shift;
 use crate::neurons::{Compartment, NeuronChunk, NeuronModel, CHUNK};
 use crate::plasticity::{PlasticChunk, PlasticProjection, PostTraces, Transmit};
 use crate::synapses::connectivity::Rule;
@@ -487,7 +488,7 @@ impl Network {
                 };
                 let dv = gain * current as Real;
                 match &inj.neurons {
-                    None => v.iter_mut().for_each(|x| *x += dv),
+                    None => shift(v, dv),
                     Some(ids) => {
                         for &i in &ids[chunk_range(ids, base)] {
                             v[(i - base) as usize] += dv;

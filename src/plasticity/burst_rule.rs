@@ -66,6 +66,7 @@
 //! | `tau_hom`, `hom_rate_init` | s, Hz | time constant and initial value of R (30 s, 0.1 Hz) |
 //! | `w_max` | 1 | upper weight bound (lower bound 0) |
 
+use crate::neurons::columns::scale;
 use crate::synapses::connectivity::ChunkCsr;
 use crate::synapses::projection::deliver_weighted;
 use crate::Real;
@@ -218,11 +219,9 @@ impl PostTraces {
         for &i in spikes {
             self.r_trace[i as usize] += 1.0;
         }
-        let d = self.decay_avg;
-        self.e_trace.iter_mut().for_each(|x| *x *= d);
-        self.b_trace.iter_mut().for_each(|x| *x *= d);
-        let d = self.decay_hom;
-        self.r_trace.iter_mut().for_each(|x| *x *= d);
+        scale(&mut self.e_trace, self.decay_avg);
+        scale(&mut self.b_trace, self.decay_avg);
+        scale(&mut self.r_trace, self.decay_hom);
     }
 }
 
@@ -266,8 +265,7 @@ impl PlasticProjection {
 
     /// Trace phase: Ẽ decays.
     pub fn decay_pre(&mut self) {
-        let d = self.decay_pre;
-        self.pre_trace.iter_mut().for_each(|x| *x *= d);
+        scale(&mut self.pre_trace, self.decay_pre);
     }
 
     /// Connection phase for target chunk `chunk`, whose first neuron has population id `base`:
