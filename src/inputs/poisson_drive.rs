@@ -14,6 +14,10 @@ use crate::Real;
 use rand::Rng as _;
 use rand_distr::Exp1;
 
+/// The largest gap drawn, in trials: 2⁶², "never" at any rate and duration (at 10⁶ trials per
+/// step, 4.6·10¹² s of dt = 0.1 ms).
+const MAX_GAP: f64 = (1u64 << 62) as f64;
+
 /// Gaps between successes of Bernoulli(p) trials: ⌊E/λ⌋ with E ~ Exp(1) (ziggurat, no
 /// logarithm) and λ = −ln(1 − p), which is exactly Geometric(p). Used to skip from one spike to
 /// the next over the trials "neuron i at step n", so the cost is proportional to spikes.
@@ -26,9 +30,16 @@ pub struct GeometricGaps {
 impl GeometricGaps {
     /// Gaps for success probability `p` ∈ [0, 1].
     pub fn new(p: f64) -> Self {
+        let ln_q = (1.0 - p).ln();
         GeometricGaps {
             p,
-            inv_lambda: -1.0 / (1.0 - p).ln(),
+            // 1 − p rounds to 1 for p below 2⁻⁵³: the gaps are then endless (1/λ = ∞, capped
+            // at `MAX_GAP`), not the −∞ of −1/ln 1, which would make them all 0.
+            inv_lambda: if ln_q < 0.0 {
+                -1.0 / ln_q
+            } else {
+                f64::INFINITY
+            },
         }
     }
 
@@ -44,8 +55,10 @@ impl GeometricGaps {
             return 0;
         }
         let e: f64 = rng.sample(Exp1);
-        // Non-negative, so truncation is the floor; `as` saturates for huge gaps (p → 0).
-        ((e * self.inv_lambda) as usize).min(usize::MAX / 2)
+        // Non-negative, so truncation is the floor. Capping first (NaN, from 0·∞, caps too)
+        // leaves one plain conversion: fewer instructions in the loop over the hits than a
+        // saturating conversion to usize.
+        (e * self.inv_lambda).min(MAX_GAP) as i64 as usize
     }
 
     /// Walks the successes among `len` trials of one step, starting at position `*next`
