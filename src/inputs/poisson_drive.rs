@@ -55,10 +55,13 @@ impl GeometricGaps {
             return 0;
         }
         let e: f64 = rng.sample(Exp1);
-        // Non-negative, so truncation is the floor. Capping first (NaN, from 0·∞, caps too)
-        // leaves one plain conversion: fewer instructions in the loop over the hits than a
-        // saturating conversion to usize.
-        (e * self.inv_lambda).min(MAX_GAP) as i64 as usize
+        // E/λ ≥ 0, so truncation is the floor. The clamp maps NaN (0·∞) to 0 and caps at
+        // `MAX_GAP`.
+        let gap = (e * self.inv_lambda).max(0.0).min(MAX_GAP);
+        // SAFETY: `gap` is in [0, 2⁶²], where the truncated value fits an i64. This is the hit
+        // loop of every private drive, and a checked conversion costs it six more
+        // instructions per hit (about a sixth of the loop).
+        unsafe { gap.to_int_unchecked::<i64>() as usize }
     }
 
     /// Walks the successes among `len` trials of one step, starting at position `*next`
