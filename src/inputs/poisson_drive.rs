@@ -55,8 +55,9 @@ impl GeometricGaps {
             return 0;
         }
         let e: f64 = rng.sample(Exp1);
-        // E/λ ≥ 0, so truncation is the floor. The clamp maps NaN (0·∞) to 0 and caps at
-        // `MAX_GAP`.
+        // E/λ ≥ 0, so truncation is the floor. `max` then `min` (not `clamp`, which keeps NaN)
+        // map NaN (0·∞) to 0 and cap at `MAX_GAP`.
+        #[allow(clippy::manual_clamp)]
         let gap = (e * self.inv_lambda).max(0.0).min(MAX_GAP);
         // SAFETY: `gap` is in [0, 2⁶²], where the truncated value fits an i64. This is the hit
         // loop of every private drive, and a checked conversion costs it six more
