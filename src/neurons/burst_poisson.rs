@@ -12,7 +12,8 @@
 //! ```
 //!
 //! Discrete step, in this order: synaptic currents and conductance decay; soma leak and w_s
-//! term, dendrite leak and w_d term; refractory and burst counters count down; synaptic terms;
+//! term, dendrite leak and w_d term; refractory and burst counters count down (kept as the
+//! steps at which they run out, so that they cost no write per step); synaptic terms;
 //! w_s decay; w_d step with the new V_d; θ relaxation; p_B = f(V_d,new); then per neuron:
 //! - if V_s > θ and not refractory: spike, refractory ← 20 ms, V_s ← E_reset, θ += Δθ,
 //!   w_s += 1; draw r₁, r₂ ~ U(0,1) (both, at every threshold spike); if r₁ < p_B the burst
@@ -102,6 +103,16 @@ impl BurstPoisson {
         }
         let burst_range = time("burst_delay_range", 10e-3)?;
         let burst_range_steps = whole_steps(t, "burst_delay_range", burst_range, dt)?;
+        // The chunk keeps the counters as step numbers below 2³¹ + `MAX_COUNTER`.
+        if refractory_steps >= MAX_COUNTER {
+            return Err(t.error("refractory", "is too many time steps (2³⁰ or more)"));
+        }
+        if burst_min_steps.saturating_add(burst_range_steps) >= MAX_COUNTER {
+            return Err(t.error(
+                "burst_delay_range",
+                "with burst_delay_min, is too many time steps (2³⁰ or more)",
+            ));
+        }
         Ok(BurstPoisson {
             consts: base.consts(dt),
             base,
@@ -120,8 +131,9 @@ impl BurstPoisson {
             burst_min: self.burst_min_steps as f64,
             burst_range: self.burst_range_steps as f64,
             s: TwoCompartmentState::new(b, len, init_rng),
-            refractory: vec![0; len],
-            burst: vec![0; len],
+            now: 0,
+            refractory_until: vec![0; len],
+            burst_at: vec![0; len],
             candidate: vec![0; len],
         }
     }
@@ -163,19 +175,44 @@ pub struct BurstPoissonChunk {
     burst_range: f64,
     /// Membrane, threshold, adaptation and conductance columns.
     pub s: TwoCompartmentState,
-    /// Refractory and burst counters, steps.
-    refractory: Vec<u32>,
-    burst: Vec<u32>,
-    /// 1 where the neuron may spike this step (V_s > θ and not refractory, or a burst counter
-    /// at 1), else 0: written by the integration loop, read by the spike pass.
+    /// Number of the current step, counted from 1 by `update` (and lowered by `REBASE_BY`
+    /// whenever it reaches `REBASE_AT`).
+    now: u32,
+    /// The refractory and burst counters as the steps at which they act: a neuron is
+    /// refractory while `now` < `refractory_until` (the refractory counter would be nonzero),
+    /// and a burst's second spike is due when `now` = `burst_at` (the burst counter would be
+    /// at 1; 0, before the first step, means none).
+    refractory_until: Vec<u32>,
+    burst_at: Vec<u32>,
+    /// 1 where the neuron may spike this step (V_s > θ and not refractory, or a burst's second
+    /// spike due), else 0: written by the integration loop, read by the spike pass.
     candidate: Vec<u8>,
 }
+
+/// Counter values (steps) must stay below this, so that `now` + counter fits a u32.
+const MAX_COUNTER: u32 = 1 << 30;
+/// When `now` reaches `REBASE_AT`, it and every counter step (saturating at 0) are lowered by
+/// `REBASE_BY`: past steps stay in the past and pending ones keep their distance to `now`.
+const REBASE_AT: u32 = 1 << 31;
+const REBASE_BY: u32 = MAX_COUNTER;
 
 /// Neurons whose candidate flags are tested at once: one vectorised test per block, and the
 /// scalar spike code runs only for blocks with a candidate (a few per step out of thousands).
 const SPIKE_BLOCK: usize = 32;
 
 impl BurstPoissonChunk {
+    /// Starts the next step: `now` += 1, and the rare rebase (see `REBASE_AT`).
+    #[inline(always)]
+    fn advance_clock(&mut self) {
+        self.now += 1;
+        if self.now == REBASE_AT {
+            self.now -= REBASE_BY;
+            for t in self.refractory_until.iter_mut().chain(&mut self.burst_at) {
+                *t = t.saturating_sub(REBASE_BY);
+            }
+        }
+    }
+
     /// p_B = f(V_d) of neuron `i` (step 5 of spec/neurons.md §4).
     pub fn burst_probability(&self, i: usize) -> Real {
         sigmoid(self.s.v_dend[i], self.c.e_d, self.c.neg_inv_d_d)
@@ -198,8 +235,9 @@ impl BurstPoissonChunk {
         let ged = &mut self.s.g_exc_dend[..n];
         let gid = &mut self.s.g_inh_dend[..n];
         let gn = &mut self.s.g_nmda[..n];
-        let refr = &mut self.refractory[..n];
-        let burst = &mut self.burst[..n];
+        let now = self.now;
+        let refr = &self.refractory_until[..n];
+        let burst = &self.burst_at[..n];
         let candidate = &mut self.candidate[..n];
         for i in 0..n {
             let (s0, d0) = (vs[i], vd[i]);
@@ -219,10 +257,7 @@ impl BurstPoissonChunk {
             s += c.mul_wsoma * ws[i];
             let mut d = d0 + c.mul_dend * (c.e_l - d0);
             d += c.mul_wdend * wd[i];
-            // 3. Counters count down before the spike check, so a counter m set at a spike
-            // reaches 1 after m − 1 steps.
-            refr[i] = refr[i].saturating_sub(1);
-            burst[i] = burst[i].saturating_sub(1);
+            // 3. (The counters count down as `now` advances.)
             // 4. Synaptic terms, w_s decay, w_d with the new V_d, θ relaxation.
             s += c.mul_soma * jes;
             s += c.mul_soma * jis;
@@ -233,13 +268,14 @@ impl BurstPoissonChunk {
             th[i] += c.mul_theta * (c.theta_0 - th[i]);
             vs[i] = s;
             vd[i] = d;
-            candidate[i] = (((s > th[i]) & (refr[i] == 0)) | (burst[i] == 1)) as u8;
+            candidate[i] = (((s > th[i]) & (now >= refr[i])) | (burst[i] == now)) as u8;
         }
     }
 
     /// One step for every neuron; inlined into both builds of `update` (see [`super::columns::has_avx2`]).
     #[inline(always)]
     fn step(&mut self, rng: &mut Rng, spikes: &mut Vec<u32>) {
+        self.advance_clock();
         if self.c.a_nmda != 0.0 {
             self.integrate::<true>();
         } else {
@@ -254,7 +290,8 @@ impl BurstPoissonChunk {
             &mut self.s.threshold[..n],
             &mut self.s.w_soma[..n],
         );
-        let (refr, burst) = (&mut self.refractory[..n], &mut self.burst[..n]);
+        let now = self.now;
+        let (refr, burst) = (&mut self.refractory_until[..n], &mut self.burst_at[..n]);
         let candidate = &self.candidate[..n];
         for start in (0..n).step_by(SPIKE_BLOCK) {
             let end = (start + SPIKE_BLOCK).min(n);
@@ -265,9 +302,9 @@ impl BurstPoissonChunk {
                 if candidate[i] == 0 {
                     continue;
                 }
-                if vs[i] > th[i] && refr[i] == 0 {
+                if vs[i] > th[i] && now >= refr[i] {
                     spikes.push(i as u32);
-                    refr[i] = self.refractory_steps;
+                    refr[i] = now + self.refractory_steps;
                     vs[i] = c.e_reset;
                     th[i] += c.threshold_jump;
                     ws[i] += 1.0;
@@ -276,12 +313,14 @@ impl BurstPoissonChunk {
                     let r2: f64 = rng.random();
                     // 5. p_B = f(V_d,new), needed only here.
                     if r1 < sigmoid(vd[i], c.e_d, c.neg_inv_d_d) as f64 {
-                        burst[i] = (self.burst_min + (r2 * self.burst_range).floor()) as u32;
+                        // A counter m reaches 1 after m − 1 steps.
+                        let m = (self.burst_min + (r2 * self.burst_range).floor()) as u32;
+                        burst[i] = now + m - 1;
                     }
                 } else {
                     // The other candidate: the second spike of a burst (counter at 1).
                     spikes.push(i as u32);
-                    refr[i] = self.refractory_steps;
+                    refr[i] = now + self.refractory_steps;
                 }
             }
         }
@@ -341,8 +380,20 @@ mod tests {
     /// Spike steps of `n` neurons driven by constant currents (A), added in the device phase,
     /// with the burst probability in force at each spike.
     fn run(n: usize, steps: usize, i_soma: f64, i_dend: f64) -> Vec<Vec<(usize, f32)>> {
+        run_from(0, n, steps, i_soma, i_dend)
+    }
+
+    /// [`run`] with the chunk's step counter starting at `now`.
+    fn run_from(
+        now: u32,
+        n: usize,
+        steps: usize,
+        i_soma: f64,
+        i_dend: f64,
+    ) -> Vec<Vec<(usize, f32)>> {
         let m = model("").unwrap();
         let mut chunk = m.chunk(n, &mut stream(5, Purpose::Init, &[0]));
+        chunk.now = now;
         let mut rng = stream(5, Purpose::Dynamics, &[0]);
         let mut spikes = Vec::new();
         let mut trains = vec![Vec::new(); n];
@@ -436,11 +487,22 @@ mod tests {
     }
 
     #[test]
+    fn counters_survive_the_clock_rebase() {
+        // p_B ≈ 0.5 (see above): events, bursts and refractory periods straddle the rebase.
+        let start = REBASE_AT - 3_000;
+        assert_eq!(
+            run_from(start, 300, 6_000, 600e-12, 485e-12),
+            run(300, 6_000, 600e-12, 485e-12)
+        );
+    }
+
+    #[test]
     fn bad_parameters_name_their_key() {
         let err = |text: &str| model(text).expect_err(text).to_string();
         assert!(err("refractory = \"-20 ms\"").contains("refractory"));
         assert!(err("burst_delay_min = \"0.1 ms\"").contains("burst_delay_min"));
         assert!(err("burst_delay_range = \"0.05 ms\"").contains("burst_delay_range"));
+        assert!(err("refractory = \"200000 s\"").contains("refractory"));
         assert!(err("tau_wd = \"0 ms\"").contains("tau_wd"));
         assert!(err("g_s = \"1300 pA\"").contains("unknown key"));
     }
