@@ -56,7 +56,8 @@
 
 use super::columns::{sigmoid, update_with_avx2, whole_steps};
 use super::pyramidal::{
-    synaptic_currents, TwoCompartmentConsts, TwoCompartmentParams, TwoCompartmentState,
+    compartment_currents, driving_potential, synaptic_currents, TwoCompartmentConsts,
+    TwoCompartmentParams, TwoCompartmentState,
 };
 use super::{Compartment, ModelKind, NeuronChunk, NeuronModel, Receptor};
 use crate::config::units::{Dim, ParamTable};
@@ -219,8 +220,13 @@ impl BurstPoissonChunk {
     }
 
     /// Steps 1–4 of spec/neurons.md §4 for every neuron (step 5, p_B, at the spikes), and the
-    /// candidate flags of step 6, computed branch-free in the same loop so that it vectorises
+    /// candidate flags of step 6, computed branch-free in the same loops so that they vectorise
     /// and the spike pass does not read the state columns again.
+    ///
+    /// Without NMDA, the dendrites and then the somata are integrated in two loops (the
+    /// dendrites first, as their driving force may be the start-of-step V_s): each loop has
+    /// fewer columns and constants live, which keeps them in registers. With NMDA, g_NMDA
+    /// couples the halves in the order soma → dendrite, so one loop does both.
     #[inline(always)]
     fn integrate<const NMDA: bool>(&mut self) {
         let c = self.c;
@@ -239,36 +245,41 @@ impl BurstPoissonChunk {
         let refr = &self.refractory_until[..n];
         let burst = &self.burst_at[..n];
         let candidate = &mut self.candidate[..n];
-        for i in 0..n {
-            let (s0, d0) = (vs[i], vd[i]);
-            // 1. Synaptic currents from start-of-step values, then conductance decay.
-            let [jes, jis, jed, jid] = synaptic_currents::<NMDA>(
-                &c,
-                s0,
-                d0,
-                &mut ges[i],
-                &mut gis[i],
-                &mut ged[i],
-                &mut gid[i],
-                &mut gn[i],
-            );
-            // 2. Leak and adaptation terms; no dendritic coupling, no bAP.
-            let mut s = s0 + c.mul_soma * (c.e_l - s0);
-            s += c.mul_wsoma * ws[i];
-            let mut d = d0 + c.mul_dend * (c.e_l - d0);
-            d += c.mul_wdend * wd[i];
-            // 3. (The counters count down as `now` advances.)
-            // 4. Synaptic terms, w_s decay, w_d with the new V_d, θ relaxation.
-            s += c.mul_soma * jes;
-            s += c.mul_soma * jis;
-            d += c.mul_dend * jed;
-            d += c.mul_dend * jid;
-            ws[i] *= c.scale_wsoma;
-            wd[i] += c.mul_wdend_relax * ((d - c.e_l) - wd[i]);
-            th[i] += c.mul_theta * (c.theta_0 - th[i]);
-            vs[i] = s;
-            vd[i] = d;
-            candidate[i] = (((s > th[i]) & (now >= refr[i])) | (burst[i] == now)) as u8;
+        let candidate_of =
+            |i: usize, s: Real, th: Real| (((s > th) & (now >= refr[i])) | (burst[i] == now)) as u8;
+        if NMDA {
+            for i in 0..n {
+                let (s0, d0) = (vs[i], vd[i]);
+                // 1. Synaptic currents from start-of-step values, then conductance decay.
+                let [jes, jis, jed, jid] = synaptic_currents::<NMDA>(
+                    &c,
+                    s0,
+                    d0,
+                    &mut ges[i],
+                    &mut gis[i],
+                    &mut ged[i],
+                    &mut gid[i],
+                    &mut gn[i],
+                );
+                vd[i] = dendrite_step(&c, d0, jed, jid, &mut wd[i]);
+                vs[i] = soma_step(&c, s0, jes, jis, &mut ws[i], &mut th[i]);
+                candidate[i] = candidate_of(i, vs[i], th[i]);
+            }
+        } else {
+            for i in 0..n {
+                let d0 = vd[i];
+                let v_q = driving_potential(&c, vs[i], d0);
+                let [jed, jid] =
+                    compartment_currents::<NMDA>(&c, v_q, &mut ged[i], &mut gid[i], &mut gn[i]);
+                vd[i] = dendrite_step(&c, d0, jed, jid, &mut wd[i]);
+            }
+            for i in 0..n {
+                let s0 = vs[i];
+                let [jes, jis] =
+                    compartment_currents::<NMDA>(&c, s0, &mut ges[i], &mut gis[i], &mut gn[i]);
+                vs[i] = soma_step(&c, s0, jes, jis, &mut ws[i], &mut th[i]);
+                candidate[i] = candidate_of(i, vs[i], th[i]);
+            }
         }
     }
 
@@ -325,6 +336,41 @@ impl BurstPoissonChunk {
             }
         }
     }
+}
+
+/// Steps 2–4 of spec/neurons.md §4 for one soma: V_s from its start-of-step value `s0` and
+/// the synaptic currents `jes`, `jis` (V) (leak, w_s term, synaptic terms, in this order), then
+/// the w_s decay and the θ relaxation. Returns the new V_s. The counters of step 3 count down
+/// as the chunk's step number advances.
+#[inline(always)]
+fn soma_step(
+    c: &TwoCompartmentConsts,
+    s0: Real,
+    jes: Real,
+    jis: Real,
+    ws: &mut Real,
+    th: &mut Real,
+) -> Real {
+    let mut s = s0 + c.mul_soma * (c.e_l - s0);
+    s += c.mul_wsoma * *ws;
+    s += c.mul_soma * jes;
+    s += c.mul_soma * jis;
+    *ws *= c.scale_wsoma;
+    *th += c.mul_theta * (c.theta_0 - *th);
+    s
+}
+
+/// Steps 2 and 4 of spec/neurons.md §4 for one dendrite: V_d from `d0` and the currents `jed`,
+/// `jid` (V) (leak, w_d term, synaptic terms; no coupling to the soma, no bAP), then w_d with
+/// the new V_d. Returns the new V_d.
+#[inline(always)]
+fn dendrite_step(c: &TwoCompartmentConsts, d0: Real, jed: Real, jid: Real, wd: &mut Real) -> Real {
+    let mut d = d0 + c.mul_dend * (c.e_l - d0);
+    d += c.mul_wdend * *wd;
+    d += c.mul_dend * jed;
+    d += c.mul_dend * jid;
+    *wd += c.mul_wdend_relax * ((d - c.e_l) - *wd);
+    d
 }
 
 impl NeuronChunk for BurstPoissonChunk {
