@@ -4,8 +4,9 @@ use super::rng::{name_id, stream, Purpose, Rng};
 use super::spike_ring::SpikeRing;
 use crate::inputs::current::Injector;
 use crate::inputs::poisson_drive::{DriveState, PoissonDrive};
+use crate::neurons::columns::shift;
 use crate::neurons::{Compartment, NeuronChunk, NeuronModel, CHUNK};
-use crate::plasticity::{PlasticChunk, PlasticProjection, PostTraces, Transmit};
+use crate::plasticity::{PlasticChunk, PlasticProjection, PostTraces, PreTraces, Transmit};
 use crate::synapses::connectivity::Rule;
 use crate::synapses::detector::BurstDetector;
 use crate::synapses::projection::{Projection, ProjectionSpec, Transmission};
@@ -122,6 +123,8 @@ pub struct Network {
     pub outputs: Vec<Output>,
     pub projections: Vec<Projection>,
     pub stp: Vec<StpGroup>,
+    /// Presynaptic event traces of the plastic projections, shared where they agree.
+    pub pre_traces: Vec<PreTraces>,
     pub injectors: Vec<Injector>,
     /// Incoming projection indices of each population, in declaration order.
     incoming: Vec<Vec<usize>>,
@@ -178,6 +181,7 @@ impl Network {
         let mut incoming = vec![Vec::new(); n];
         let mut stp: Vec<StpGroup> = Vec::new();
         let mut projections = Vec::new();
+        let mut pre_traces: Vec<PreTraces> = Vec::new();
         for (i, (ps, stp_params)) in spec.projections.iter().enumerate() {
             let mut ps = ps.clone();
             max_delay[ps.pre] = max_delay[ps.pre].max(ps.delay);
@@ -220,13 +224,20 @@ impl Network {
                         chunks[range.start].post_traces.len() - 1
                     }
                 };
+                let (pre, lag) = (proj.spec.pre, proj.spec.detector_lag);
+                let pre_trace = match pre_traces.iter().position(|t| t.serves(pre, lag, &rule)) {
+                    Some(k) => k,
+                    None => {
+                        pre_traces.push(PreTraces::new(pre, lag, &rule, n_pre, dt));
+                        pre_traces.len() - 1
+                    }
+                };
                 let (p, states) = PlasticProjection::new(
                     rule,
-                    (slot, traces),
+                    (slot, traces, pre_trace),
                     &proj.tables,
                     n_pre,
                     proj.spec.weight,
-                    dt,
                 );
                 for (c, state) in chunks[range].iter_mut().zip(states) {
                     c.plastic.push(state);
@@ -258,6 +269,7 @@ impl Network {
             outputs,
             projections,
             stp,
+            pre_traces,
             injectors: spec.injectors.clone(),
             incoming,
             parallel: rayon::current_num_threads() > 1,
@@ -353,11 +365,8 @@ impl Network {
 
     /// Presynaptic event traces of plastic projections count this step's events before delivery.
     fn count_pre_events(&mut self) {
-        for proj in &mut self.projections {
-            if let Some(p) = &mut proj.plastic {
-                let out = &self.outputs[proj.spec.pre];
-                p.count_pre_events(&Self::pre_classified(out, proj.spec.detector_lag).events);
-            }
+        for t in &mut self.pre_traces {
+            t.count(&Self::pre_classified(&self.outputs[t.pre], t.lag).events);
         }
     }
 
@@ -371,8 +380,13 @@ impl Network {
 
     /// Delivery: one task per target chunk adds its incoming projections in order.
     fn deliver(&mut self, n: u64) {
-        let (projections, outputs, stp, incoming) =
-            (&self.projections, &self.outputs, &self.stp, &self.incoming);
+        let (projections, outputs, stp, incoming, pre_traces) = (
+            &self.projections,
+            &self.outputs,
+            &self.stp,
+            &self.incoming,
+            &self.pre_traces,
+        );
         let deliver_chunk = |c: &mut Chunk| {
             for &pi in &incoming[c.population] {
                 let proj = &projections[pi];
@@ -403,6 +417,7 @@ impl Network {
                         &proj.tables[c.index],
                         &mut c.plastic[p.slot],
                         &c.post_traces[p.traces],
+                        &pre_traces[p.pre_traces].trace,
                         &pre.events,
                         transmit,
                         &post.events[in_chunk(&post.events)],
@@ -487,7 +502,7 @@ impl Network {
                 };
                 let dv = gain * current as Real;
                 match &inj.neurons {
-                    None => v.iter_mut().for_each(|x| *x += dv),
+                    None => shift(v, dv),
                     Some(ids) => {
                         for &i in &ids[chunk_range(ids, base)] {
                             v[(i - base) as usize] += dv;
@@ -499,10 +514,8 @@ impl Network {
     }
 
     fn count_traces(&mut self, n: u64) {
-        for proj in &mut self.projections {
-            if let Some(p) = &mut proj.plastic {
-                p.decay_pre();
-            }
+        for t in &mut self.pre_traces {
+            t.decay();
         }
         for c in self.chunks.iter_mut().filter(|c| !c.post_traces.is_empty()) {
             let post = self.outputs[c.population]

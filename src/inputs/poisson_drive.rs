@@ -14,6 +14,10 @@ use crate::Real;
 use rand::Rng as _;
 use rand_distr::Exp1;
 
+/// The largest gap drawn, in trials: 2⁶², "never" at any rate and duration (at 10⁶ trials per
+/// step, 4.6·10¹² steps, 4.6·10⁸ s at dt = 0.1 ms).
+const MAX_GAP: f64 = (1u64 << 62) as f64;
+
 /// Gaps between successes of Bernoulli(p) trials: ⌊E/λ⌋ with E ~ Exp(1) (ziggurat, no
 /// logarithm) and λ = −ln(1 − p), which is exactly Geometric(p). Used to skip from one spike to
 /// the next over the trials "neuron i at step n", so the cost is proportional to spikes.
@@ -26,9 +30,16 @@ pub struct GeometricGaps {
 impl GeometricGaps {
     /// Gaps for success probability `p` ∈ [0, 1].
     pub fn new(p: f64) -> Self {
+        let ln_q = (1.0 - p).ln();
         GeometricGaps {
             p,
-            inv_lambda: -1.0 / (1.0 - p).ln(),
+            // 1 − p rounds to 1 for p below 2⁻⁵³: the gaps are then endless (1/λ = ∞, capped
+            // at `MAX_GAP`), not the −∞ of −1/ln 1, which would make them all 0.
+            inv_lambda: if ln_q < 0.0 {
+                -1.0 / ln_q
+            } else {
+                f64::INFINITY
+            },
         }
     }
 
@@ -44,8 +55,14 @@ impl GeometricGaps {
             return 0;
         }
         let e: f64 = rng.sample(Exp1);
-        // Non-negative, so truncation is the floor; `as` saturates for huge gaps (p → 0).
-        ((e * self.inv_lambda) as usize).min(usize::MAX / 2)
+        // E/λ ≥ 0, so truncation is the floor. `max` then `min` (not `clamp`, which keeps NaN)
+        // map NaN (0·∞) to 0 and cap at `MAX_GAP`.
+        #[allow(clippy::manual_clamp)]
+        let gap = (e * self.inv_lambda).max(0.0).min(MAX_GAP);
+        // SAFETY: `gap` is in [0, 2⁶²], where the truncated value fits an i64. This is the hit
+        // loop of every private drive, and a checked conversion costs it six more
+        // instructions per hit (of about forty).
+        unsafe { gap.to_int_unchecked::<i64>() as usize }
     }
 
     /// Walks the successes among `len` trials of one step, starting at position `*next`
@@ -61,14 +78,20 @@ impl GeometricGaps {
         if self.p <= 0.0 || len == 0 {
             return;
         }
+        // Draw from a local copy of the stream: `hit` writes through a pointer the compiler
+        // cannot tell apart from `rng`, so it would store and reload the generator state around
+        // every hit, which chains each draw to the previous hit's write. The same numbers are
+        // drawn in the same order.
+        let mut local = rng.clone();
         let mut i = match *next {
             Some(i) => i,
-            None => self.gap(rng),
+            None => self.gap(&mut local),
         };
         while i < len {
             hit(i);
-            i += 1 + self.gap(rng);
+            i += 1 + self.gap(&mut local);
         }
+        *rng = local;
         *next = Some(i - len);
     }
 }

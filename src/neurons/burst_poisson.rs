@@ -12,7 +12,8 @@
 //! ```
 //!
 //! Discrete step, in this order: synaptic currents and conductance decay; soma leak and w_s
-//! term, dendrite leak and w_d term; refractory and burst counters count down; synaptic terms;
+//! term, dendrite leak and w_d term; refractory and burst counters count down (kept as the
+//! steps at which they run out, so that they cost no write per step); synaptic terms;
 //! w_s decay; w_d step with the new V_d; θ relaxation; p_B = f(V_d,new); then per neuron:
 //! - if V_s > θ and not refractory: spike, refractory ← 20 ms, V_s ← E_reset, θ += Δθ,
 //!   w_s += 1; draw r₁, r₂ ~ U(0,1) (both, at every threshold spike); if r₁ < p_B the burst
@@ -55,7 +56,8 @@
 
 use super::columns::{sigmoid, update_with_avx2, whole_steps};
 use super::pyramidal::{
-    synaptic_currents, TwoCompartmentConsts, TwoCompartmentParams, TwoCompartmentState,
+    compartment_currents, driving_potential, synaptic_currents, TwoCompartmentConsts,
+    TwoCompartmentParams, TwoCompartmentState,
 };
 use super::{Compartment, ModelKind, NeuronChunk, NeuronModel, Receptor};
 use crate::config::units::{Dim, ParamTable};
@@ -102,6 +104,16 @@ impl BurstPoisson {
         }
         let burst_range = time("burst_delay_range", 10e-3)?;
         let burst_range_steps = whole_steps(t, "burst_delay_range", burst_range, dt)?;
+        // The chunk keeps the counters as step numbers below 2³¹ + `MAX_COUNTER`.
+        if refractory_steps >= MAX_COUNTER {
+            return Err(t.error("refractory", "is too many time steps (2³⁰ or more)"));
+        }
+        if burst_min_steps.saturating_add(burst_range_steps) >= MAX_COUNTER {
+            return Err(t.error(
+                "burst_delay_range",
+                "with burst_delay_min, is too many time steps (2³⁰ or more)",
+            ));
+        }
         Ok(BurstPoisson {
             consts: base.consts(dt),
             base,
@@ -120,8 +132,10 @@ impl BurstPoisson {
             burst_min: self.burst_min_steps as f64,
             burst_range: self.burst_range_steps as f64,
             s: TwoCompartmentState::new(b, len, init_rng),
-            refractory: vec![0; len],
-            burst: vec![0; len],
+            now: 0,
+            refractory_until: vec![0; len],
+            burst_at: vec![0; len],
+            candidate: vec![0; len],
         }
     }
 }
@@ -134,7 +148,7 @@ impl NeuronModel for BurstPoisson {
         &[Compartment::Soma, Compartment::Dendrite]
     }
     fn bytes_per_neuron(&self) -> usize {
-        10 * std::mem::size_of::<Real>() + 2 * std::mem::size_of::<u32>()
+        10 * std::mem::size_of::<Real>() + 2 * std::mem::size_of::<u32>() + 1
     }
 }
 
@@ -162,32 +176,57 @@ pub struct BurstPoissonChunk {
     burst_range: f64,
     /// Membrane, threshold, adaptation and conductance columns.
     pub s: TwoCompartmentState,
-    /// Refractory and burst counters, steps.
-    refractory: Vec<u32>,
-    burst: Vec<u32>,
+    /// Number of the current step, counted from 1 by `update` (and lowered by `REBASE_BY`
+    /// whenever it reaches `REBASE_AT`).
+    now: u32,
+    /// The refractory and burst counters as the steps at which they act: a neuron is
+    /// refractory while `now` < `refractory_until` (the refractory counter would be nonzero),
+    /// and a burst's second spike is due when `now` = `burst_at` (the burst counter would be
+    /// at 1; 0, before the first step, means none).
+    refractory_until: Vec<u32>,
+    burst_at: Vec<u32>,
+    /// 1 where the neuron may spike this step (V_s > θ and not refractory, or a burst's second
+    /// spike due), else 0: written by the integration loop, read by the spike pass.
+    candidate: Vec<u8>,
 }
 
-/// Neurons tested at once for a spike: one comparison per neuron vectorises, and the scalar
-/// spike code runs only for blocks with a candidate (a few per step out of thousands).
+/// Counter values (steps) must stay below this, so that `now` + counter fits a u32.
+const MAX_COUNTER: u32 = 1 << 30;
+/// When `now` reaches `REBASE_AT`, it and every counter step (saturating at 0) are lowered by
+/// `REBASE_BY`: past steps stay in the past and pending ones keep their distance to `now`.
+const REBASE_AT: u32 = 1 << 31;
+const REBASE_BY: u32 = MAX_COUNTER;
+
+/// Neurons whose candidate flags are tested at once: one vectorised test per block, and the
+/// scalar spike code runs only for blocks with a candidate (a few per step out of thousands).
 const SPIKE_BLOCK: usize = 32;
 
-/// Whether any neuron of the block may spike this step: branch-free, so it vectorises.
-#[inline(always)]
-fn any_candidate(vs: &[Real], th: &[Real], refr: &[u32], burst: &[u32]) -> bool {
-    let mut m = 0u32;
-    for (((v, t), r), b) in vs.iter().zip(th).zip(refr).zip(burst) {
-        m |= (((*v > *t) & (*r == 0)) | (*b == 1)) as u32;
-    }
-    m != 0
-}
-
 impl BurstPoissonChunk {
+    /// Starts the next step: `now` += 1, and the rare rebase (see `REBASE_AT`).
+    #[inline(always)]
+    fn advance_clock(&mut self) {
+        self.now += 1;
+        if self.now == REBASE_AT {
+            self.now -= REBASE_BY;
+            for t in self.refractory_until.iter_mut().chain(&mut self.burst_at) {
+                *t = t.saturating_sub(REBASE_BY);
+            }
+        }
+    }
+
     /// p_B = f(V_d) of neuron `i` (step 5 of spec/neurons.md §4).
     pub fn burst_probability(&self, i: usize) -> Real {
         sigmoid(self.s.v_dend[i], self.c.e_d, self.c.neg_inv_d_d)
     }
 
-    /// Steps 1–4 of spec/neurons.md §4 for every neuron (step 5, p_B, at the spikes).
+    /// Steps 1–4 of spec/neurons.md §4 for every neuron (step 5, p_B, at the spikes), and the
+    /// candidate flags of step 6, computed branch-free in the same loops so that they vectorise
+    /// and the spike pass does not read the state columns again.
+    ///
+    /// Without NMDA, the dendrites and then the somata are integrated in two loops (the
+    /// dendrites first, as their driving force may be the start-of-step V_s): each loop has
+    /// fewer columns and constants live, which keeps them in registers. With NMDA, g_NMDA
+    /// couples the halves in the order soma → dendrite, so one loop does both.
     #[inline(always)]
     fn integrate<const NMDA: bool>(&mut self) {
         let c = self.c;
@@ -202,46 +241,52 @@ impl BurstPoissonChunk {
         let ged = &mut self.s.g_exc_dend[..n];
         let gid = &mut self.s.g_inh_dend[..n];
         let gn = &mut self.s.g_nmda[..n];
-        let refr = &mut self.refractory[..n];
-        let burst = &mut self.burst[..n];
-        for i in 0..n {
-            let (s0, d0) = (vs[i], vd[i]);
-            // 1. Synaptic currents from start-of-step values, then conductance decay.
-            let [jes, jis, jed, jid] = synaptic_currents::<NMDA>(
-                &c,
-                s0,
-                d0,
-                &mut ges[i],
-                &mut gis[i],
-                &mut ged[i],
-                &mut gid[i],
-                &mut gn[i],
-            );
-            // 2. Leak and adaptation terms; no dendritic coupling, no bAP.
-            let mut s = s0 + c.mul_soma * (c.e_l - s0);
-            s += c.mul_wsoma * ws[i];
-            let mut d = d0 + c.mul_dend * (c.e_l - d0);
-            d += c.mul_wdend * wd[i];
-            // 3. Counters count down before the spike check, so a counter m set at a spike
-            // reaches 1 after m − 1 steps.
-            refr[i] = refr[i].saturating_sub(1);
-            burst[i] = burst[i].saturating_sub(1);
-            // 4. Synaptic terms, w_s decay, w_d with the new V_d, θ relaxation.
-            s += c.mul_soma * jes;
-            s += c.mul_soma * jis;
-            d += c.mul_dend * jed;
-            d += c.mul_dend * jid;
-            ws[i] *= c.scale_wsoma;
-            wd[i] += c.mul_wdend_relax * ((d - c.e_l) - wd[i]);
-            th[i] += c.mul_theta * (c.theta_0 - th[i]);
-            vs[i] = s;
-            vd[i] = d;
+        let now = self.now;
+        let refr = &self.refractory_until[..n];
+        let burst = &self.burst_at[..n];
+        let candidate = &mut self.candidate[..n];
+        let candidate_of =
+            |i: usize, s: Real, th: Real| (((s > th) & (now >= refr[i])) | (burst[i] == now)) as u8;
+        if NMDA {
+            for i in 0..n {
+                let (s0, d0) = (vs[i], vd[i]);
+                // 1. Synaptic currents from start-of-step values, then conductance decay.
+                let [jes, jis, jed, jid] = synaptic_currents::<NMDA>(
+                    &c,
+                    s0,
+                    d0,
+                    &mut ges[i],
+                    &mut gis[i],
+                    &mut ged[i],
+                    &mut gid[i],
+                    &mut gn[i],
+                );
+                vd[i] = dendrite_step(&c, d0, jed, jid, &mut wd[i]);
+                vs[i] = soma_step(&c, s0, jes, jis, &mut ws[i], &mut th[i]);
+                candidate[i] = candidate_of(i, vs[i], th[i]);
+            }
+        } else {
+            for i in 0..n {
+                let d0 = vd[i];
+                let v_q = driving_potential(&c, vs[i], d0);
+                let [jed, jid] =
+                    compartment_currents::<NMDA>(&c, v_q, &mut ged[i], &mut gid[i], &mut gn[i]);
+                vd[i] = dendrite_step(&c, d0, jed, jid, &mut wd[i]);
+            }
+            for i in 0..n {
+                let s0 = vs[i];
+                let [jes, jis] =
+                    compartment_currents::<NMDA>(&c, s0, &mut ges[i], &mut gis[i], &mut gn[i]);
+                vs[i] = soma_step(&c, s0, jes, jis, &mut ws[i], &mut th[i]);
+                candidate[i] = candidate_of(i, vs[i], th[i]);
+            }
         }
     }
 
     /// One step for every neuron; inlined into both builds of `update` (see [`super::columns::has_avx2`]).
     #[inline(always)]
     fn step(&mut self, rng: &mut Rng, spikes: &mut Vec<u32>) {
+        self.advance_clock();
         if self.c.a_nmda != 0.0 {
             self.integrate::<true>();
         } else {
@@ -256,21 +301,21 @@ impl BurstPoissonChunk {
             &mut self.s.threshold[..n],
             &mut self.s.w_soma[..n],
         );
-        let (refr, burst) = (&mut self.refractory[..n], &mut self.burst[..n]);
+        let now = self.now;
+        let (refr, burst) = (&mut self.refractory_until[..n], &mut self.burst_at[..n]);
+        let candidate = &self.candidate[..n];
         for start in (0..n).step_by(SPIKE_BLOCK) {
             let end = (start + SPIKE_BLOCK).min(n);
-            if !any_candidate(
-                &vs[start..end],
-                &th[start..end],
-                &refr[start..end],
-                &burst[start..end],
-            ) {
+            if candidate[start..end].iter().fold(0, |m, &f| m | f) == 0 {
                 continue;
             }
             for i in start..end {
-                if vs[i] > th[i] && refr[i] == 0 {
+                if candidate[i] == 0 {
+                    continue;
+                }
+                if vs[i] > th[i] && now >= refr[i] {
                     spikes.push(i as u32);
-                    refr[i] = self.refractory_steps;
+                    refr[i] = now + self.refractory_steps;
                     vs[i] = c.e_reset;
                     th[i] += c.threshold_jump;
                     ws[i] += 1.0;
@@ -279,15 +324,53 @@ impl BurstPoissonChunk {
                     let r2: f64 = rng.random();
                     // 5. p_B = f(V_d,new), needed only here.
                     if r1 < sigmoid(vd[i], c.e_d, c.neg_inv_d_d) as f64 {
-                        burst[i] = (self.burst_min + (r2 * self.burst_range).floor()) as u32;
+                        // A counter m reaches 1 after m − 1 steps.
+                        let m = (self.burst_min + (r2 * self.burst_range).floor()) as u32;
+                        burst[i] = now + m - 1;
                     }
-                } else if burst[i] == 1 {
+                } else {
+                    // The other candidate: the second spike of a burst (counter at 1).
                     spikes.push(i as u32);
-                    refr[i] = self.refractory_steps;
+                    refr[i] = now + self.refractory_steps;
                 }
             }
         }
     }
+}
+
+/// Steps 2–4 of spec/neurons.md §4 for one soma: V_s from its start-of-step value `s0` and
+/// the synaptic currents `jes`, `jis` (V) (leak, w_s term, synaptic terms, in this order), then
+/// the w_s decay and the θ relaxation. Returns the new V_s. The counters of step 3 count down
+/// as the chunk's step number advances.
+#[inline(always)]
+fn soma_step(
+    c: &TwoCompartmentConsts,
+    s0: Real,
+    jes: Real,
+    jis: Real,
+    ws: &mut Real,
+    th: &mut Real,
+) -> Real {
+    let mut s = s0 + c.mul_soma * (c.e_l - s0);
+    s += c.mul_wsoma * *ws;
+    s += c.mul_soma * jes;
+    s += c.mul_soma * jis;
+    *ws *= c.scale_wsoma;
+    *th += c.mul_theta * (c.theta_0 - *th);
+    s
+}
+
+/// Steps 2 and 4 of spec/neurons.md §4 for one dendrite: V_d from `d0` and the currents `jed`,
+/// `jid` (V) (leak, w_d term, synaptic terms; no coupling to the soma, no bAP), then w_d with
+/// the new V_d. Returns the new V_d.
+#[inline(always)]
+fn dendrite_step(c: &TwoCompartmentConsts, d0: Real, jed: Real, jid: Real, wd: &mut Real) -> Real {
+    let mut d = d0 + c.mul_dend * (c.e_l - d0);
+    d += c.mul_wdend * *wd;
+    d += c.mul_dend * jed;
+    d += c.mul_dend * jid;
+    *wd += c.mul_wdend_relax * ((d - c.e_l) - *wd);
+    d
 }
 
 impl NeuronChunk for BurstPoissonChunk {
@@ -343,8 +426,20 @@ mod tests {
     /// Spike steps of `n` neurons driven by constant currents (A), added in the device phase,
     /// with the burst probability in force at each spike.
     fn run(n: usize, steps: usize, i_soma: f64, i_dend: f64) -> Vec<Vec<(usize, f32)>> {
+        run_from(0, n, steps, i_soma, i_dend)
+    }
+
+    /// [`run`] with the chunk's step counter starting at `now`.
+    fn run_from(
+        now: u32,
+        n: usize,
+        steps: usize,
+        i_soma: f64,
+        i_dend: f64,
+    ) -> Vec<Vec<(usize, f32)>> {
         let m = model("").unwrap();
         let mut chunk = m.chunk(n, &mut stream(5, Purpose::Init, &[0]));
+        chunk.now = now;
         let mut rng = stream(5, Purpose::Dynamics, &[0]);
         let mut spikes = Vec::new();
         let mut trains = vec![Vec::new(); n];
@@ -438,11 +533,22 @@ mod tests {
     }
 
     #[test]
+    fn counters_survive_the_clock_rebase() {
+        // p_B ≈ 0.5 (see above): events, bursts and refractory periods straddle the rebase.
+        let start = REBASE_AT - 3_000;
+        assert_eq!(
+            run_from(start, 300, 6_000, 600e-12, 485e-12),
+            run(300, 6_000, 600e-12, 485e-12)
+        );
+    }
+
+    #[test]
     fn bad_parameters_name_their_key() {
         let err = |text: &str| model(text).expect_err(text).to_string();
         assert!(err("refractory = \"-20 ms\"").contains("refractory"));
         assert!(err("burst_delay_min = \"0.1 ms\"").contains("burst_delay_min"));
         assert!(err("burst_delay_range = \"0.05 ms\"").contains("burst_delay_range"));
+        assert!(err("refractory = \"200000 s\"").contains("refractory"));
         assert!(err("tau_wd = \"0 ms\"").contains("tau_wd"));
         assert!(err("g_s = \"1300 pA\"").contains("unknown key"));
     }

@@ -1,12 +1,14 @@
-//! Helpers shared by the neuron models: a vectorisable f32 exponential and sigmoid, Gaussian
-//! initial conditions, and the parameter checks every model repeats (durations in whole steps,
-//! initial membrane potential).
+//! Helpers shared by the neuron models: a vectorisable f32 exponential and sigmoid, column
+//! operations built for AVX2 where the CPU has it (also used by the plastic traces and the
+//! current injectors), Gaussian initial conditions, and the parameter checks every model
+//! repeats (durations in whole steps, initial membrane potential).
 
 use crate::config::units::{require_non_negative, Dim, ParamTable};
 use crate::engine::rng::Rng;
 use crate::error::Result;
 use crate::Real;
 use rand::Rng as _;
+use std::ops::{AddAssign, MulAssign};
 
 /// ln 2 split in two for the range reduction (Cody–Waite): `LN2_HI` has 9 significant bits, so
 /// n·`LN2_HI` is exact in f32 for every |n| ≤ 128 and the reduced argument loses no precision.
@@ -86,6 +88,43 @@ macro_rules! update_with_avx2 {
     };
 }
 pub(crate) use update_with_avx2;
+
+/// Runs the `#[inline(always)]` column loop `body(xs, x)`, compiled with AVX2 when the CPU has it
+/// (see [`has_avx2`]): element-wise, so both builds give the same bits.
+#[inline(always)]
+fn with_avx2<T: Copy, F: Fn(&mut [T], T)>(xs: &mut [T], x: T, body: F) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2")]
+        unsafe fn avx2<T: Copy, F: Fn(&mut [T], T)>(xs: &mut [T], x: T, body: F) {
+            body(xs, x)
+        }
+        if has_avx2() {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            unsafe { avx2(xs, x, body) };
+            return;
+        }
+    }
+    body(xs, x)
+}
+
+/// x ← x·`factor` for every element of `xs`: one step of an exponential decay.
+pub fn scale<T: Copy + MulAssign>(xs: &mut [T], factor: T) {
+    #[inline(always)]
+    fn body<T: Copy + MulAssign>(xs: &mut [T], factor: T) {
+        xs.iter_mut().for_each(|x| *x *= factor);
+    }
+    with_avx2(xs, factor, body)
+}
+
+/// x ← x + `dx` for every element of `xs`.
+pub fn shift<T: Copy + AddAssign>(xs: &mut [T], dx: T) {
+    #[inline(always)]
+    fn body<T: Copy + AddAssign>(xs: &mut [T], dx: T) {
+        xs.iter_mut().for_each(|x| *x += dx);
+    }
+    with_avx2(xs, dx, body)
+}
 
 /// A standard normal deviate (Box–Muller; one of the pair is used, which keeps the stream
 /// position independent of parity).

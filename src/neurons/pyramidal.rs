@@ -382,31 +382,53 @@ pub fn synaptic_currents<const NMDA: bool>(
     g_inh_dend: &mut Real,
     g_nmda: &mut Real,
 ) -> [Real; 4] {
-    let v_q = if c.dendritic_driving_force {
+    let [j_exc_soma, j_inh_soma] =
+        compartment_currents::<NMDA>(c, v_soma, g_exc_soma, g_inh_soma, g_nmda);
+    let [j_exc_dend, j_inh_dend] = compartment_currents::<NMDA>(
+        c,
+        driving_potential(c, v_soma, v_dend),
+        g_exc_dend,
+        g_inh_dend,
+        g_nmda,
+    );
+    [j_exc_soma, j_inh_soma, j_exc_dend, j_inh_dend]
+}
+
+/// V_q, the potential in the driving force of the dendritic synapses: V_s or V_d
+/// (`dendritic_driving_force`).
+#[inline(always)]
+pub fn driving_potential(c: &TwoCompartmentConsts, v_soma: Real, v_dend: Real) -> Real {
+    if c.dendritic_driving_force {
         v_dend
     } else {
         v_soma
-    };
-    let j_exc_soma;
-    let j_exc_dend;
-    if NMDA {
-        j_exc_soma = (c.a_ampa * *g_exc_soma + c.a_nmda * *g_nmda) * (c.e_exc - v_soma);
-        *g_nmda -= c.mul_nmda * *g_nmda;
-        *g_nmda += c.mul_nmda * *g_exc_soma;
-        j_exc_dend = (c.a_ampa * *g_exc_dend + c.a_nmda * *g_nmda) * (c.e_exc - v_q);
-        *g_nmda -= c.mul_nmda * *g_nmda;
-        *g_nmda += c.mul_nmda * *g_exc_dend;
-    } else {
-        j_exc_soma = *g_exc_soma * (c.e_exc - v_soma);
-        j_exc_dend = *g_exc_dend * (c.e_exc - v_q);
     }
-    let j_inh_soma = *g_inh_soma * (c.e_inh - v_soma);
-    let j_inh_dend = *g_inh_dend * (c.e_inh - v_q);
-    *g_exc_soma *= c.scale_exc;
-    *g_inh_soma *= c.scale_inh;
-    *g_exc_dend *= c.scale_exc;
-    *g_inh_dend *= c.scale_inh;
-    [j_exc_soma, j_inh_soma, j_exc_dend, j_inh_dend]
+}
+
+/// The excitatory and inhibitory synaptic currents (V) of one compartment with driving
+/// potential `v` (the somatic half, then the dendritic half, of [`synaptic_currents`]), then
+/// the decay of its conductances. The two halves touch different conductances except g_NMDA,
+/// so without NMDA either may come first.
+#[inline(always)]
+pub fn compartment_currents<const NMDA: bool>(
+    c: &TwoCompartmentConsts,
+    v: Real,
+    g_exc: &mut Real,
+    g_inh: &mut Real,
+    g_nmda: &mut Real,
+) -> [Real; 2] {
+    let j_exc = if NMDA {
+        let j = (c.a_ampa * *g_exc + c.a_nmda * *g_nmda) * (c.e_exc - v);
+        *g_nmda -= c.mul_nmda * *g_nmda;
+        *g_nmda += c.mul_nmda * *g_exc;
+        j
+    } else {
+        *g_exc * (c.e_exc - v)
+    };
+    let j_inh = *g_inh * (c.e_inh - v);
+    *g_exc *= c.scale_exc;
+    *g_inh *= c.scale_inh;
+    [j_exc, j_inh]
 }
 
 /// Validated parameters of the pyramidal model.

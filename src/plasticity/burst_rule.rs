@@ -50,7 +50,8 @@
 //!
 //! Trace phase: Ē, B̄ and R count this step's postsynaptic events, bursts and spikes and decay
 //! by e^(−dt/τ) ([`PostTraces`], one set per target chunk and time constants, shared by the
-//! projections onto the same neurons); Ẽ decays. The `plastic` flag gates weight changes only,
+//! projections onto the same neurons); Ẽ decays ([`PreTraces`], one set per presynaptic
+//! population, detector lag and τ_pre, shared likewise). The `plastic` flag gates weight changes only,
 //! not the traces, so the moving averages settle while plasticity is off (the XOR's prediction
 //! phase). Step 1 does not read Ẽ, so Ẽ_j is incremented before the parallel delivery; a
 //! presynaptic event and a postsynaptic spike of the same step therefore interact, as in the
@@ -66,6 +67,7 @@
 //! | `tau_hom`, `hom_rate_init` | s, Hz | time constant and initial value of R (30 s, 0.1 Hz) |
 //! | `w_max` | 1 | upper weight bound (lower bound 0) |
 
+use crate::neurons::columns::scale;
 use crate::synapses::connectivity::ChunkCsr;
 use crate::synapses::projection::deliver_weighted;
 use crate::Real;
@@ -143,7 +145,7 @@ impl Columns {
     }
 }
 
-/// The projection-wide part of a plastic projection: rule, column index and presynaptic traces.
+/// The projection-wide part of a plastic projection: rule and column index.
 #[derive(Clone, Debug)]
 pub struct PlasticProjection {
     pub rule: BurstRule,
@@ -153,10 +155,56 @@ pub struct PlasticProjection {
     pub slot: usize,
     /// Index of its postsynaptic traces in each target chunk's `post_traces` list.
     pub traces: usize,
+    /// Index of its presynaptic traces in the network's list of [`PreTraces`].
+    pub pre_traces: usize,
     columns: Vec<Columns>,
-    /// Ẽ_j, unnormalised presynaptic event traces.
-    pre_trace: Vec<Real>,
-    decay_pre: Real,
+}
+
+/// Presynaptic event traces Ẽ_j of one presynaptic population, shared by every plastic
+/// projection from it with the same detector lag and τ_pre, which count the same events: the
+/// two projections from each XOR input population read one set.
+#[derive(Clone, Debug)]
+pub struct PreTraces {
+    /// Ẽ_j, unnormalised.
+    pub trace: Vec<Real>,
+    /// Presynaptic population, lag of its detector (steps) and τ_pre (s).
+    pub pre: usize,
+    pub lag: usize,
+    tau_pre: f64,
+    /// e^(−dt/τ_pre).
+    decay: Real,
+}
+
+impl PreTraces {
+    /// Traces for the `n` neurons of presynaptic population `pre`, whose events come from its
+    /// detector with `lag`, with τ_pre of `rule` and time step `dt` (s).
+    pub fn new(pre: usize, lag: usize, rule: &BurstRule, n: usize, dt: f64) -> Self {
+        PreTraces {
+            trace: vec![0.0; n],
+            pre,
+            lag,
+            tau_pre: rule.tau_pre,
+            decay: (-dt / rule.tau_pre).exp() as Real,
+        }
+    }
+
+    /// Whether a projection from `pre`, reading its detector with `lag`, with `rule` reads
+    /// these traces.
+    pub fn serves(&self, pre: usize, lag: usize, rule: &BurstRule) -> bool {
+        (self.pre, self.lag, self.tau_pre) == (pre, lag, rule.tau_pre)
+    }
+
+    /// Ẽ_j += 1 for the presynaptic events of this step (before delivery; step 1 does not read Ẽ).
+    pub fn count(&mut self, events: &[u32]) {
+        for &j in events {
+            self.trace[j as usize] += 1.0;
+        }
+    }
+
+    /// Trace phase: Ẽ decays.
+    pub fn decay(&mut self) {
+        scale(&mut self.trace, self.decay);
+    }
 }
 
 /// The per-target-chunk weights of one plastic projection, owned by the chunk's task.
@@ -218,25 +266,22 @@ impl PostTraces {
         for &i in spikes {
             self.r_trace[i as usize] += 1.0;
         }
-        let d = self.decay_avg;
-        self.e_trace.iter_mut().for_each(|x| *x *= d);
-        self.b_trace.iter_mut().for_each(|x| *x *= d);
-        let d = self.decay_hom;
-        self.r_trace.iter_mut().for_each(|x| *x *= d);
+        scale(&mut self.e_trace, self.decay_avg);
+        scale(&mut self.b_trace, self.decay_avg);
+        scale(&mut self.r_trace, self.decay_hom);
     }
 }
 
 impl PlasticProjection {
     /// Builds the column index of every target chunk's table and the chunk weights, initially
     /// `w0` (clipped to [0, w_max]). `slot` and `traces` index the target chunks' `plastic` and
-    /// `post_traces` lists.
+    /// `post_traces` lists, `pre_traces` the network's presynaptic traces.
     pub fn new(
         rule: BurstRule,
-        (slot, traces): (usize, usize),
+        (slot, traces, pre_traces): (usize, usize, usize),
         tables: &[ChunkCsr],
         n_pre: usize,
         w0: f64,
-        dt: f64,
     ) -> (Self, Vec<PlasticChunk>) {
         let w0 = w0.clamp(0.0, rule.w_max) as Real;
         let chunks = tables
@@ -250,31 +295,18 @@ impl PlasticProjection {
             plastic: true,
             slot,
             traces,
+            pre_traces,
             columns: tables.iter().map(|t| Columns::build(t, n_pre)).collect(),
-            pre_trace: vec![0.0; n_pre],
-            decay_pre: (-dt / rule.tau_pre).exp() as Real,
         };
         (proj, chunks)
-    }
-
-    /// Ẽ_j += 1 for the presynaptic events of this step (before delivery; step 1 does not read Ẽ).
-    pub fn count_pre_events(&mut self, events: &[u32]) {
-        for &j in events {
-            self.pre_trace[j as usize] += 1.0;
-        }
-    }
-
-    /// Trace phase: Ẽ decays.
-    pub fn decay_pre(&mut self) {
-        let d = self.decay_pre;
-        self.pre_trace.iter_mut().for_each(|x| *x *= d);
     }
 
     /// Connection phase for target chunk `chunk`, whose first neuron has population id `base`:
     /// transmits into the conductance column `g` as `transmit` says, applies homeostatic LTP
     /// at this step's presynaptic `pre_events`, and applies the rule for the chunk's
-    /// postsynaptic `post_events` and `post_bursts` (population ids within the chunk). See the
-    /// module doc for the order.
+    /// postsynaptic `post_events` and `post_bursts` (population ids within the chunk), with
+    /// the postsynaptic `traces` and the presynaptic traces Ẽ `pre_trace`. See the module doc
+    /// for the order.
     #[allow(clippy::too_many_arguments)]
     pub fn deliver(
         &self,
@@ -283,6 +315,7 @@ impl PlasticProjection {
         table: &ChunkCsr,
         state: &mut PlasticChunk,
         traces: &PostTraces,
+        pre_trace: &[Real],
         pre_events: &[u32],
         transmit: Transmit<'_>,
         post_events: &[u32],
@@ -355,7 +388,7 @@ impl PlasticProjection {
             let dw = eta * (-baseline + homeostasis(e * inv_tau));
             for &(j, k) in cols.col(i) {
                 let w = &mut state.weights[k as usize];
-                *w = clip(*w + dw * self.pre_trace[j as usize]);
+                *w = clip(*w + dw * pre_trace[j as usize]);
             }
         }
         for &i in post_bursts {
@@ -363,14 +396,9 @@ impl PlasticProjection {
             let dw = eta * (1.0 + homeostasis(traces.e_trace[i] * inv_tau));
             for &(j, k) in cols.col(i) {
                 let w = &mut state.weights[k as usize];
-                *w = clip(*w + dw * self.pre_trace[j as usize]);
+                *w = clip(*w + dw * pre_trace[j as usize]);
             }
         }
-    }
-
-    /// Presynaptic trace of neuron j (for tests and recording).
-    pub fn pre_trace(&self, j: usize) -> Real {
-        self.pre_trace[j]
     }
 }
 
@@ -397,19 +425,28 @@ mod tests {
     }
 
     /// One presynaptic and one postsynaptic neuron, one synapse of weight 0.5.
-    fn pair(r: BurstRule) -> (PlasticProjection, PlasticChunk, PostTraces, ChunkCsr) {
+    fn pair(
+        r: BurstRule,
+    ) -> (
+        PlasticProjection,
+        PlasticChunk,
+        PostTraces,
+        PreTraces,
+        ChunkCsr,
+    ) {
         let mut rng = stream(1, Purpose::Connectivity, &[0]);
         let table = draw_chunk(Rule::AllToAll, 1, 0, 1, false, &mut rng);
         let (p, mut chunks) =
-            PlasticProjection::new(r, (0, 0), std::slice::from_ref(&table), 1, 0.5, DT);
-        (p, chunks.remove(0), PostTraces::new(&r, 1, DT), table)
+            PlasticProjection::new(r, (0, 0, 0), std::slice::from_ref(&table), 1, 0.5);
+        let (post, pre) = (PostTraces::new(&r, 1, DT), PreTraces::new(0, 0, &r, 1, DT));
+        (p, chunks.remove(0), post, pre, table)
     }
 
     /// One step's connection phase with presynaptic events `pre` and postsynaptic `events` and
     /// `bursts`; returns the conductance transmitted.
     fn connect(
         p: &PlasticProjection,
-        (s, tr, t): (&mut PlasticChunk, &PostTraces, &ChunkCsr),
+        (s, tr, pt, t): (&mut PlasticChunk, &PostTraces, &PreTraces, &ChunkCsr),
         pre: &[u32],
         events: &[u32],
         bursts: &[u32],
@@ -421,6 +458,7 @@ mod tests {
             t,
             s,
             tr,
+            &pt.trace,
             pre,
             Transmit::Events,
             events,
@@ -433,12 +471,12 @@ mod tests {
     /// [`connect`], then the step's trace phase (the spikes are the events and bursts).
     fn step(
         p: &PlasticProjection,
-        (s, tr, t): (&mut PlasticChunk, &mut PostTraces, &ChunkCsr),
+        (s, tr, pt, t): (&mut PlasticChunk, &mut PostTraces, &PreTraces, &ChunkCsr),
         pre: &[u32],
         events: &[u32],
         bursts: &[u32],
     ) -> Real {
-        let g = connect(p, (s, tr, t), pre, events, bursts);
+        let g = connect(p, (s, tr, pt, t), pre, events, bursts);
         let spikes: Vec<u32> = events.iter().chain(bursts).copied().collect();
         tr.count(0, events, bursts, &spikes);
         g
@@ -446,13 +484,13 @@ mod tests {
 
     #[test]
     fn event_depresses_by_the_baseline_and_burst_potentiates() {
-        let (mut p, mut s, mut tr, t) = pair(rule(Baseline::Constant(0.4)));
-        p.count_pre_events(&[0]);
-        let g = step(&p, (&mut s, &mut tr, &t), &[0], &[], &[]);
+        let (p, mut s, mut tr, mut pt, t) = pair(rule(Baseline::Constant(0.4)));
+        pt.count(&[0]);
+        let g = step(&p, (&mut s, &mut tr, &pt, &t), &[0], &[], &[]);
         assert_eq!(g, 0.5, "the event is transmitted with the old weight");
         assert_eq!(s.weights[0], 0.5, "no homeostasis without e_min");
         // Postsynaptic event: W += η(−p_b)Ẽ with Ẽ = 1.
-        step(&p, (&mut s, &mut tr, &t), &[], &[0], &[]);
+        step(&p, (&mut s, &mut tr, &pt, &t), &[], &[0], &[]);
         assert!((s.weights[0] - (0.5 - 0.01 * 0.4)).abs() < 1e-7);
         assert!(
             (tr.e_trace[0] - tr.decay_avg).abs() < 1e-7,
@@ -460,7 +498,7 @@ mod tests {
         );
         // Postsynaptic burst: W += η·Ẽ.
         let before = s.weights[0];
-        step(&p, (&mut s, &mut tr, &t), &[], &[], &[0]);
+        step(&p, (&mut s, &mut tr, &pt, &t), &[], &[], &[0]);
         assert!((s.weights[0] - (before + 0.01)).abs() < 1e-7);
         assert!((tr.b_trace[0] - tr.decay_avg).abs() < 1e-7);
     }
@@ -471,21 +509,21 @@ mod tests {
         // the second depresses by η·(1/3)·Ẽ (τ_avg made infinite so the traces do not decay).
         let mut r = rule(Baseline::MovingAverage);
         r.tau_avg = f64::INFINITY;
-        let (mut p, mut s, mut tr, t) = pair(r);
-        p.count_pre_events(&[0]);
-        step(&p, (&mut s, &mut tr, &t), &[0], &[], &[]);
+        let (p, mut s, mut tr, mut pt, t) = pair(r);
+        pt.count(&[0]);
+        step(&p, (&mut s, &mut tr, &pt, &t), &[0], &[], &[]);
         tr.e_trace[0] = 2.0;
         tr.b_trace[0] = 1.0;
         let w0 = s.weights[0];
-        step(&p, (&mut s, &mut tr, &t), &[], &[0], &[]);
-        step(&p, (&mut s, &mut tr, &t), &[], &[0], &[]);
+        step(&p, (&mut s, &mut tr, &pt, &t), &[], &[0], &[]);
+        step(&p, (&mut s, &mut tr, &pt, &t), &[], &[0], &[]);
         assert!(s.weights[0] < w0, "events depress");
         let depression = 0.01 * (1.0 / 2.0 + 1.0 / 3.0);
         assert!((w0 - s.weights[0] - depression).abs() < 1e-6);
         // Without any earlier event, P̄ = 1.
-        let (mut q, mut s2, mut tr2, t2) = pair(rule(Baseline::MovingAverage));
-        q.count_pre_events(&[0]);
-        step(&q, (&mut s2, &mut tr2, &t2), &[], &[0], &[]);
+        let (q, mut s2, mut tr2, mut pt2, t2) = pair(rule(Baseline::MovingAverage));
+        pt2.count(&[0]);
+        step(&q, (&mut s2, &mut tr2, &pt2, &t2), &[], &[0], &[]);
         assert!((s2.weights[0] - (0.5 - 0.01)).abs() < 1e-7);
     }
 
@@ -497,23 +535,23 @@ mod tests {
         r.e_min = 2.0;
         r.e_max = 10.0;
         r.tau_avg = f64::INFINITY;
-        let (mut p, mut s, mut tr, t) = pair(r);
-        p.count_pre_events(&[0]);
+        let (mut p, mut s, mut tr, mut pt, t) = pair(r);
+        pt.count(&[0]);
         tr.e_trace[0] = 40.0;
-        connect(&p, (&mut s, &tr, &t), &[0], &[], &[]);
+        connect(&p, (&mut s, &tr, &pt, &t), &[0], &[], &[]);
         assert!((s.weights[0] - (0.5 + 0.01 * 1.9)).abs() < 1e-6);
         // R counts every postsynaptic spike: 57 more spikes in τ_hom = 30 s make R = 2 Hz.
         tr.r_trace[0] += 57.0;
         let w = s.weights[0];
-        connect(&p, (&mut s, &tr, &t), &[0], &[], &[]);
+        connect(&p, (&mut s, &tr, &pt, &t), &[0], &[], &[]);
         assert_eq!(s.weights[0], w, "no homeostatic LTP at R = e_min");
         // e_max: at Ē = 20 Hz (trace 40 with τ_avg = 2 s), h = −(20 − 10)/20 = −0.5.
         p.rule.tau_avg = 2.0;
         let w0 = s.weights[0];
-        step(&p, (&mut s, &mut tr, &t), &[], &[0], &[]);
+        step(&p, (&mut s, &mut tr, &pt, &t), &[], &[0], &[]);
         assert!((s.weights[0] - (w0 + 0.01 * (-0.4 - 0.5))).abs() < 1e-6);
         let w1 = s.weights[0];
-        step(&p, (&mut s, &mut tr, &t), &[], &[], &[0]);
+        step(&p, (&mut s, &mut tr, &pt, &t), &[], &[], &[0]);
         // Ē is now 41/2 Hz: h = −(20.5 − 10)/20.5.
         let h = -(20.5 - 10.0) / 20.5;
         assert!((s.weights[0] - (w1 + 0.01 * (1.0 + h))).abs() < 1e-6);
@@ -524,29 +562,29 @@ mod tests {
         let mut r = rule(Baseline::Constant(0.4));
         r.eta = 10.0;
         r.tau_avg = f64::INFINITY;
-        let (mut p, mut s, mut tr, t) = pair(r);
-        p.count_pre_events(&[0]);
-        step(&p, (&mut s, &mut tr, &t), &[], &[], &[0]);
+        let (mut p, mut s, mut tr, mut pt, t) = pair(r);
+        pt.count(&[0]);
+        step(&p, (&mut s, &mut tr, &pt, &t), &[], &[], &[0]);
         assert_eq!(s.weights[0], 1.0);
-        step(&p, (&mut s, &mut tr, &t), &[], &[0], &[]);
-        step(&p, (&mut s, &mut tr, &t), &[], &[0], &[]);
+        step(&p, (&mut s, &mut tr, &pt, &t), &[], &[0], &[]);
+        step(&p, (&mut s, &mut tr, &pt, &t), &[], &[0], &[]);
         assert_eq!(s.weights[0], 0.0);
         p.plastic = false;
-        step(&p, (&mut s, &mut tr, &t), &[], &[], &[0]);
+        step(&p, (&mut s, &mut tr, &pt, &t), &[], &[], &[0]);
         assert_eq!(s.weights[0], 0.0);
         assert_eq!(tr.b_trace[0], 2.0, "traces run while plasticity is off");
     }
 
     #[test]
     fn traces_decay_exactly() {
-        let (mut p, _, mut tr, _) = pair(rule(Baseline::Constant(0.4)));
-        p.count_pre_events(&[0]);
+        let (_, _, mut tr, mut pt, _) = pair(rule(Baseline::Constant(0.4)));
+        pt.count(&[0]);
         tr.e_trace[0] = 1.0;
         for _ in 0..1000 {
-            p.decay_pre();
+            pt.decay();
             tr.count(0, &[], &[], &[]);
         }
-        assert!((p.pre_trace(0) as f64 - (-0.1f64 / 0.1).exp()).abs() < 1e-4);
+        assert!((pt.trace[0] as f64 - (-0.1f64 / 0.1).exp()).abs() < 1e-4);
         assert!((tr.e_trace[0] as f64 - (-0.1f64 / 2.0).exp()).abs() < 1e-4);
         assert!((tr.r_trace[0] - 3.0 * (-0.1f64 / 30.0).exp()).abs() < 1e-9);
         // Every spike of the chunk counts, events and burst spikes alike.
@@ -562,7 +600,7 @@ mod tests {
     fn all_transmits_arriving_spikes_with_their_efficacies_and_learns_at_events() {
         let mut r = rule(Baseline::Constant(0.4));
         r.e_min = 2.0;
-        let (mut p, mut s, tr, t) = pair(r);
+        let (p, mut s, tr, mut pt, t) = pair(r);
         let mut g = [0.0];
         // A spike arrives with efficacy 0.25 but no event is emitted this step: W·ε is
         // transmitted, and W does not change (homeostatic LTP acts at emitted events).
@@ -570,16 +608,40 @@ mod tests {
             spikes: &[0],
             efficacies: Some(&[0.25]),
         };
-        p.deliver(0, 0, &t, &mut s, &tr, &[], spikes, &[], &[], &mut g);
+        p.deliver(
+            0,
+            0,
+            &t,
+            &mut s,
+            &tr,
+            &pt.trace,
+            &[],
+            spikes,
+            &[],
+            &[],
+            &mut g,
+        );
         assert_eq!(g[0], 0.5 * 0.25);
         assert_eq!(s.weights[0], 0.5);
         // An event is emitted and nothing arrives: homeostatic LTP at emission, no transmission.
-        p.count_pre_events(&[0]);
+        pt.count(&[0]);
         let none = Transmit::Spikes {
             spikes: &[],
             efficacies: Some(&[]),
         };
-        p.deliver(0, 0, &t, &mut s, &tr, &[0], none, &[], &[], &mut g);
+        p.deliver(
+            0,
+            0,
+            &t,
+            &mut s,
+            &tr,
+            &pt.trace,
+            &[0],
+            none,
+            &[],
+            &[],
+            &mut g,
+        );
         assert_eq!(g[0], 0.5 * 0.25);
         assert!((s.weights[0] - (0.5 + 0.01 * 1.9)).abs() < 1e-6);
         // It arrives later with the current weight, and without STP at full strength.
@@ -588,11 +650,35 @@ mod tests {
             spikes: &[0],
             efficacies: None,
         };
-        p.deliver(0, 0, &t, &mut s, &tr, &[], arrives, &[], &[], &mut g);
+        p.deliver(
+            0,
+            0,
+            &t,
+            &mut s,
+            &tr,
+            &pt.trace,
+            &[],
+            arrives,
+            &[],
+            &[],
+            &mut g,
+        );
         assert_eq!(g[0], 0.5 * 0.25 + w);
         assert_eq!(s.weights[0], w);
         // The postsynaptic side is that of events_only: an event depresses by η·p_b·Ẽ.
-        p.deliver(0, 0, &t, &mut s, &tr, &[], none, &[0], &[], &mut g);
+        p.deliver(
+            0,
+            0,
+            &t,
+            &mut s,
+            &tr,
+            &pt.trace,
+            &[],
+            none,
+            &[0],
+            &[],
+            &mut g,
+        );
         assert!((s.weights[0] - (w - 0.01 * 0.4)).abs() < 1e-6);
     }
 
@@ -605,14 +691,14 @@ mod tests {
         let mut rng = stream(3, Purpose::Connectivity, &[0]);
         let table = draw_chunk(Rule::Pairwise { p: 0.4 }, 30, 0, 20, false, &mut rng);
         let tables = std::slice::from_ref(&table);
-        let (mut a, mut sa) = PlasticProjection::new(r, (0, 0), tables, 30, 0.3, DT);
-        let (mut b, mut sb) = PlasticProjection::new(r, (0, 0), tables, 30, 0.3, DT);
+        let (a, mut sa) = PlasticProjection::new(r, (0, 0, 0), tables, 30, 0.3);
+        let (b, mut sb) = PlasticProjection::new(r, (0, 0, 0), tables, 30, 0.3);
         let mut traces = PostTraces::new(&r, 20, DT);
+        let mut pre = PreTraces::new(0, 0, &r, 30, DT);
         let (mut ga, mut gb) = (vec![0.0; 20], vec![0.0; 20]);
         let events = [1u32, 4, 7, 8, 15, 29];
         for step in 0..5 {
-            a.count_pre_events(&events);
-            b.count_pre_events(&events);
+            pre.count(&events);
             let (post_e, post_b): (&[u32], &[u32]) = if step % 2 == 0 {
                 (&[0, 3, 11], &[5])
             } else {
@@ -624,6 +710,7 @@ mod tests {
                 &table,
                 &mut sa[0],
                 &traces,
+                &pre.trace,
                 &events,
                 Transmit::Events,
                 post_e,
@@ -635,7 +722,8 @@ mod tests {
                 efficacies: None,
             };
             b.deliver(
-                0, 0, &table, &mut sb[0], &traces, &events, spikes, post_e, post_b, &mut gb,
+                0, 0, &table, &mut sb[0], &traces, &pre.trace, &events, spikes, post_e, post_b,
+                &mut gb,
             );
             traces.count(0, post_e, post_b, &[]);
         }

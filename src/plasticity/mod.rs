@@ -5,4 +5,6 @@
 pub mod burst_rule;
 pub mod protocols;
 
-pub use burst_rule::{Baseline, BurstRule, PlasticChunk, PlasticProjection, PostTraces, Transmit};
+pub use burst_rule::{
+    Baseline, BurstRule, PlasticChunk, PlasticProjection, PostTraces, PreTraces, Transmit,
+};

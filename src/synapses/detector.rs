@@ -14,6 +14,8 @@
 //! offline rule. The trace is advanced lazily, at counted spikes, so the cost is proportional
 //! to spikes.
 
+use super::powers::Powers;
+
 /// Burst-detector time constant, s [P21; G22 §2.1].
 pub const BURST_TAU: f64 = 0.016;
 
@@ -33,8 +35,8 @@ pub struct BurstDetector {
     trace: Vec<f64>,
     since: Vec<u64>,
     last_was_event: Vec<bool>,
-    /// e^(−dt/τ).
-    decay: f64,
+    /// Powers of the per-step decay e^(−dt/τ).
+    decay: Powers,
     /// Steps between a spike and its count in the trace (0 postsynaptic, 8 presynaptic).
     pub lag: usize,
 }
@@ -46,7 +48,7 @@ impl BurstDetector {
             trace: vec![0.0; n],
             since: vec![0; n],
             last_was_event: vec![false; n],
-            decay: (-dt / BURST_TAU).exp(),
+            decay: Powers::new((-dt / BURST_TAU).exp()),
             lag,
         }
     }
@@ -54,8 +56,7 @@ impl BurstDetector {
     /// Trace of neuron `i` as seen in the connection phase of `step` (earlier counts only).
     #[inline]
     pub fn trace_at(&self, i: usize, step: u64) -> f64 {
-        let k = step.saturating_sub(self.since[i]).min(i32::MAX as u64) as i32;
-        self.trace[i] * self.decay.powi(k)
+        self.trace[i] * self.decay.pow(step.saturating_sub(self.since[i]))
     }
 
     /// Classifies the spike of neuron `i` at `step`.
@@ -96,8 +97,8 @@ impl BurstDetector {
     pub fn count(&mut self, spikes: &[u32], step: u64) {
         for &s in spikes {
             let i = s as usize;
-            let k = step.saturating_sub(self.since[i]).min(i32::MAX as u64) as i32;
-            self.trace[i] = self.trace[i] * self.decay.powi(k) + 1.0;
+            let decay = self.decay.pow(step.saturating_sub(self.since[i]));
+            self.trace[i] = self.trace[i] * decay + 1.0;
             self.since[i] = step;
         }
     }

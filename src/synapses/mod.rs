@@ -3,6 +3,7 @@
 
 pub mod connectivity;
 pub mod detector;
+pub mod powers;
 pub mod projection;
 pub mod stp;
 

@@ -32,6 +32,7 @@
 //! | `tau_f` | s | 100 ms | 1 s | relaxation of u to U |
 //! | `u_init` | 1 | 0.01 | 0.01 | initial u (published: 0.01, not U) |
 
+use super::powers::Powers;
 use crate::Real;
 
 /// Parameters of the extended Tsodyks–Markram model.
@@ -73,9 +74,9 @@ impl StpParams {
 #[derive(Clone, Debug)]
 pub struct StpState {
     params: StpParams,
-    /// 1 − dt/τ_D and 1 − dt/τ_F: the per-step Euler recovery factors.
-    keep_x: f64,
-    keep_u: f64,
+    /// Powers of 1 − dt/τ_D and 1 − dt/τ_F, the per-step Euler recovery factors.
+    keep_x: Powers,
+    keep_u: Powers,
     /// Resources and utilisation after the last jump, before that step's recovery.
     x: Vec<f64>,
     u: Vec<f64>,
@@ -88,8 +89,8 @@ impl StpState {
     pub fn new(params: StpParams, n: usize, dt: f64) -> Self {
         StpState {
             params,
-            keep_x: 1.0 - dt / params.tau_d,
-            keep_u: 1.0 - dt / params.tau_f,
+            keep_x: Powers::new(1.0 - dt / params.tau_d),
+            keep_u: Powers::new(1.0 - dt / params.tau_f),
             x: vec![1.0; n],
             u: vec![params.u_init; n],
             since: vec![0; n],
@@ -103,9 +104,9 @@ impl StpState {
 
     /// (x, u) of neuron `i` at the start of the connection phase of `step`.
     pub fn at(&self, i: usize, step: u64) -> (f64, f64) {
-        let k = step.saturating_sub(self.since[i]).min(i32::MAX as u64) as i32;
-        let x = 1.0 - (1.0 - self.x[i]) * self.keep_x.powi(k);
-        let u = self.params.u_base - (self.params.u_base - self.u[i]) * self.keep_u.powi(k);
+        let k = step.saturating_sub(self.since[i]);
+        let x = 1.0 - (1.0 - self.x[i]) * self.keep_x.pow(k);
+        let u = self.params.u_base - (self.params.u_base - self.u[i]) * self.keep_u.pow(k);
         (x, u)
     }
 
