@@ -442,29 +442,29 @@ mod tests {
         (p, chunks.remove(0), post, pre, table)
     }
 
-    /// One step's connection phase with presynaptic events `pre` and postsynaptic `events` and
-    /// `bursts`; returns the conductance transmitted.
-    fn connect(
+    /// One step's connection phase of the single synapse with presynaptic events `pre`,
+    /// `transmit` and postsynaptic `events` and `bursts`, adding into the conductance `g`.
+    fn deliver_one(
         p: &PlasticProjection,
         (s, tr, pt, t): (&mut PlasticChunk, &PostTraces, &PreTraces, &ChunkCsr),
+        (pre, transmit): (&[u32], Transmit<'_>),
+        (events, bursts): (&[u32], &[u32]),
+        g: &mut [Real; 1],
+    ) {
+        p.deliver(0, 0, t, s, tr, &pt.trace, pre, transmit, events, bursts, g);
+    }
+
+    /// [`deliver_one`] of presynaptic events only (`events_only`); returns the conductance
+    /// transmitted.
+    fn connect(
+        p: &PlasticProjection,
+        state: (&mut PlasticChunk, &PostTraces, &PreTraces, &ChunkCsr),
         pre: &[u32],
         events: &[u32],
         bursts: &[u32],
     ) -> Real {
         let mut g = [0.0];
-        p.deliver(
-            0,
-            0,
-            t,
-            s,
-            tr,
-            &pt.trace,
-            pre,
-            Transmit::Events,
-            events,
-            bursts,
-            &mut g,
-        );
+        deliver_one(p, state, (pre, Transmit::Events), (events, bursts), &mut g);
         g[0]
     }
 
@@ -602,46 +602,28 @@ mod tests {
         r.e_min = 2.0;
         let (p, mut s, tr, mut pt, t) = pair(r);
         let mut g = [0.0];
+        let none = Transmit::Spikes {
+            spikes: &[],
+            efficacies: Some(&[]),
+        };
         // A spike arrives with efficacy 0.25 but no event is emitted this step: W·ε is
         // transmitted, and W does not change (homeostatic LTP acts at emitted events).
         let spikes = Transmit::Spikes {
             spikes: &[0],
             efficacies: Some(&[0.25]),
         };
-        p.deliver(
-            0,
-            0,
-            &t,
-            &mut s,
-            &tr,
-            &pt.trace,
-            &[],
-            spikes,
-            &[],
-            &[],
+        deliver_one(
+            &p,
+            (&mut s, &tr, &pt, &t),
+            (&[], spikes),
+            (&[], &[]),
             &mut g,
         );
         assert_eq!(g[0], 0.5 * 0.25);
         assert_eq!(s.weights[0], 0.5);
         // An event is emitted and nothing arrives: homeostatic LTP at emission, no transmission.
         pt.count(&[0]);
-        let none = Transmit::Spikes {
-            spikes: &[],
-            efficacies: Some(&[]),
-        };
-        p.deliver(
-            0,
-            0,
-            &t,
-            &mut s,
-            &tr,
-            &pt.trace,
-            &[0],
-            none,
-            &[],
-            &[],
-            &mut g,
-        );
+        deliver_one(&p, (&mut s, &tr, &pt, &t), (&[0], none), (&[], &[]), &mut g);
         assert_eq!(g[0], 0.5 * 0.25);
         assert!((s.weights[0] - (0.5 + 0.01 * 1.9)).abs() < 1e-6);
         // It arrives later with the current weight, and without STP at full strength.
@@ -650,35 +632,17 @@ mod tests {
             spikes: &[0],
             efficacies: None,
         };
-        p.deliver(
-            0,
-            0,
-            &t,
-            &mut s,
-            &tr,
-            &pt.trace,
-            &[],
-            arrives,
-            &[],
-            &[],
+        deliver_one(
+            &p,
+            (&mut s, &tr, &pt, &t),
+            (&[], arrives),
+            (&[], &[]),
             &mut g,
         );
         assert_eq!(g[0], 0.5 * 0.25 + w);
         assert_eq!(s.weights[0], w);
         // The postsynaptic side is that of events_only: an event depresses by η·p_b·Ẽ.
-        p.deliver(
-            0,
-            0,
-            &t,
-            &mut s,
-            &tr,
-            &pt.trace,
-            &[],
-            none,
-            &[0],
-            &[],
-            &mut g,
-        );
+        deliver_one(&p, (&mut s, &tr, &pt, &t), (&[], none), (&[0], &[]), &mut g);
         assert!((s.weights[0] - (w - 0.01 * 0.4)).abs() < 1e-6);
     }
 
