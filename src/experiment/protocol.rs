@@ -760,9 +760,12 @@ impl Driver<'_, '_> {
             .net
             .populations
             .iter()
-            .map(|pop| match per_neuron && !pop.model.is_source() {
-                true => vec![0; pop.size],
-                false => Vec::new(),
+            .map(|pop| {
+                if per_neuron && !pop.model.is_source() {
+                    vec![0; pop.size]
+                } else {
+                    Vec::new()
+                }
             })
             .collect();
         let mut taught = Counts::default();
