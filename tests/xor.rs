@@ -557,6 +557,20 @@ fn baseline_onto(file: &str, post: &str) -> f64 {
         .expect("a plastic projection with a constant baseline")
 }
 
+/// The trial circuit T11 that docs/xor_cortical.md gives as the start of the next trials
+/// loads, with its four per-pathway PV pools.
+#[test]
+fn cortical_trial_circuit_in_the_docs_loads() {
+    let file = root().join("docs/xor_cortical_t11.toml");
+    let e = config::load(&file, &[]).unwrap_or_else(|err| panic!("{}: {err}", file.display()));
+    for pool in ["pv_input1", "pv_input2", "pv_hidden1", "pv_hidden2"] {
+        assert!(
+            e.network.populations.iter().any(|p| p.name == pool),
+            "{pool} missing"
+        );
+    }
+}
+
 /// The cortical circuit (docs/xor_cortical.md) at full size, a 2-s burn-in, the pre-test and
 /// one training epoch (34 s simulated): the untrained network is in the published operating
 /// range, every population sits at its p_b without a teacher, the teacher moves the output BP
