@@ -557,17 +557,19 @@ fn baseline_onto(file: &str, post: &str) -> f64 {
         .expect("a plastic projection with a constant baseline")
 }
 
-/// The trial circuit T11 that docs/xor_cortical.md gives as the start of the next trials
-/// loads, with its four per-pathway PV pools.
+/// The trial circuits T11 and M4 that docs/xor_cortical.md gives as starting points for the
+/// next trials load, with their four per-pathway PV pools.
 #[test]
-fn cortical_trial_circuit_in_the_docs_loads() {
-    let file = root().join("docs/xor_cortical_t11.toml");
-    let e = config::load(&file, &[]).unwrap_or_else(|err| panic!("{}: {err}", file.display()));
-    for pool in ["pv_input1", "pv_input2", "pv_hidden1", "pv_hidden2"] {
-        assert!(
-            e.network.populations.iter().any(|p| p.name == pool),
-            "{pool} missing"
-        );
+fn cortical_trial_circuits_in_the_docs_load() {
+    for name in ["docs/xor_cortical_t11.toml", "docs/xor_cortical_m4.toml"] {
+        let file = root().join(name);
+        let e = config::load(&file, &[]).unwrap_or_else(|err| panic!("{}: {err}", file.display()));
+        for pool in ["pv_input1", "pv_input2", "pv_hidden1", "pv_hidden2"] {
+            assert!(
+                e.network.populations.iter().any(|p| p.name == pool),
+                "{name}: {pool} missing"
+            );
+        }
     }
 }
 
