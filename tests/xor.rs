@@ -557,13 +557,22 @@ fn baseline_onto(file: &str, post: &str) -> f64 {
         .expect("a plastic projection with a constant baseline")
 }
 
-/// The trial circuits T11 and M4 that docs/xor_cortical.md gives as starting points for the
-/// next trials load, with their four per-pathway PV pools.
+/// The trial circuits that docs/xor_cortical.md gives as starting points for the next trials
+/// load: T11 as a file, and M4 as T11 with the `--set` edits of `docs/xor_cortical_m4.sets`
+/// (an unknown or misspelt key there fails validation). Both keep the per-pathway PV pools.
 #[test]
 fn cortical_trial_circuits_in_the_docs_load() {
-    for name in ["docs/xor_cortical_t11.toml", "docs/xor_cortical_m4.toml"] {
-        let file = root().join(name);
-        let e = config::load(&file, &[]).unwrap_or_else(|err| panic!("{}: {err}", file.display()));
+    let t11 = root().join("docs/xor_cortical_t11.toml");
+    let m4 = std::fs::read_to_string(root().join("docs/xor_cortical_m4.sets")).unwrap();
+    let m4: Vec<String> = m4
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect();
+    assert!(m4.len() > 30, "M4 has {} edits", m4.len());
+    for (name, sets) in [("T11", vec![]), ("M4", m4)] {
+        let e = config::load(&t11, &sets).unwrap_or_else(|err| panic!("{name}: {err}"));
         for pool in ["pv_input1", "pv_input2", "pv_hidden1", "pv_hidden2"] {
             assert!(
                 e.network.populations.iter().any(|p| p.name == pool),
