@@ -558,26 +558,49 @@ fn baseline_onto(file: &str, post: &str) -> f64 {
 }
 
 /// The trial circuits that docs/xor_cortical.md gives as starting points for the next trials
-/// load: T11 as a file, and M4 as T11 with the `--set` edits of `docs/xor_cortical_m4.sets`
-/// (an unknown or misspelt key there fails validation). Both keep the per-pathway PV pools.
+/// load: T11 as a file, M4 as T11 with the `--set` edits of `docs/xor_cortical_m4.sets`, and Q9
+/// as M4 with those of `docs/xor_cortical_q9.sets` after them (an unknown or misspelt key fails
+/// validation). All keep the per-pathway PV pools, and Q9's edits win over M4's.
 #[test]
 fn cortical_trial_circuits_in_the_docs_load() {
     let t11 = root().join("docs/xor_cortical_t11.toml");
-    let m4 = std::fs::read_to_string(root().join("docs/xor_cortical_m4.sets")).unwrap();
-    let m4: Vec<String> = m4
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(String::from)
-        .collect();
+    let edits = |file: &str| -> Vec<String> {
+        std::fs::read_to_string(root().join(file))
+            .unwrap()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(String::from)
+            .collect()
+    };
+    let m4 = edits("docs/xor_cortical_m4.sets");
+    let q9 = edits("docs/xor_cortical_q9.sets");
     assert!(m4.len() > 30, "M4 has {} edits", m4.len());
-    for (name, sets) in [("T11", vec![]), ("M4", m4)] {
+    assert!(q9.len() > 5, "Q9 has {} edits", q9.len());
+    let m4_q9: Vec<String> = m4.iter().chain(&q9).cloned().collect();
+    for (name, sets) in [("T11", vec![]), ("M4", m4), ("Q9", m4_q9)] {
         let e = config::load(&t11, &sets).unwrap_or_else(|err| panic!("{name}: {err}"));
         for pool in ["pv_input1", "pv_input2", "pv_hidden1", "pv_hidden2"] {
             assert!(
                 e.network.populations.iter().any(|p| p.name == pool),
                 "{name}: {pool} missing"
             );
+        }
+        if name == "Q9" {
+            let w = |proj: &str| {
+                e.network
+                    .projections
+                    .iter()
+                    .find(|(s, _)| s.name == proj)
+                    .map(|(s, _)| s.weight)
+                    .unwrap()
+            };
+            assert_eq!(
+                w("h2_out"),
+                0.05,
+                "Q9's hidden2 -> output W0 wins over M4's"
+            );
+            assert_eq!(w("pv_hidden2_output"), 0.22);
         }
     }
 }
