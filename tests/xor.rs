@@ -558,27 +558,32 @@ fn baseline_onto(file: &str, post: &str) -> f64 {
 }
 
 /// The trial circuits that docs/xor_cortical.md gives as starting points for the next trials
-/// load: T11 as a file, M4 as T11 with the `--set` edits of `docs/xor_cortical_m4.sets`, and Q9
-/// as M4 with those of `docs/xor_cortical_q9.sets` after them (an unknown or misspelt key fails
-/// validation). All keep the per-pathway PV pools, and Q9's edits win over M4's.
+/// load: T11 as a file, and M4, Q9 and Q20 as T11 with the `--set` edits of
+/// `docs/xor_cortical_{m4,q9,q20}.sets` applied in that order (an unknown or misspelt key fails
+/// validation). All keep the per-pathway PV pools, and each layer of edits takes effect over the
+/// one before: hidden2 -> output W0 and PV_hidden2 -> output are those the doc gives.
 #[test]
 fn cortical_trial_circuits_in_the_docs_load() {
     let t11 = root().join("docs/xor_cortical_t11.toml");
-    let edits = |file: &str| -> Vec<String> {
-        std::fs::read_to_string(root().join(file))
-            .unwrap()
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(String::from)
-            .collect()
-    };
-    let m4 = edits("docs/xor_cortical_m4.sets");
-    let q9 = edits("docs/xor_cortical_q9.sets");
-    assert!(m4.len() > 30, "M4 has {} edits", m4.len());
-    assert!(q9.len() > 5, "Q9 has {} edits", q9.len());
-    let m4_q9: Vec<String> = m4.iter().chain(&q9).cloned().collect();
-    for (name, sets) in [("T11", vec![]), ("M4", m4), ("Q9", m4_q9)] {
+    let mut sets: Vec<String> = Vec::new();
+    for (name, edits, n_edits, h2_out, pv_h2_out) in [
+        ("T11", None, 0, 0.1, 0.12),
+        ("M4", Some("m4"), 37, 0.15, 0.12),
+        ("Q9", Some("q9"), 7, 0.05, 0.22),
+        ("Q20", Some("q20"), 4, 0.1, 0.22),
+    ] {
+        if let Some(edits) = edits {
+            let file = root().join(format!("docs/xor_cortical_{edits}.sets"));
+            let text = std::fs::read_to_string(&file).unwrap();
+            let before = sets.len();
+            sets.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(String::from),
+            );
+            assert_eq!(sets.len() - before, n_edits, "{}", file.display());
+        }
         let e = config::load(&t11, &sets).unwrap_or_else(|err| panic!("{name}: {err}"));
         for pool in ["pv_input1", "pv_input2", "pv_hidden1", "pv_hidden2"] {
             assert!(
@@ -586,22 +591,20 @@ fn cortical_trial_circuits_in_the_docs_load() {
                 "{name}: {pool} missing"
             );
         }
-        if name == "Q9" {
-            let w = |proj: &str| {
-                e.network
-                    .projections
-                    .iter()
-                    .find(|(s, _)| s.name == proj)
-                    .map(|(s, _)| s.weight)
-                    .unwrap()
-            };
-            assert_eq!(
-                w("h2_out"),
-                0.05,
-                "Q9's hidden2 -> output W0 wins over M4's"
-            );
-            assert_eq!(w("pv_hidden2_output"), 0.22);
-        }
+        let w = |proj: &str| {
+            e.network
+                .projections
+                .iter()
+                .find(|(s, _)| s.name == proj)
+                .map(|(s, _)| s.weight)
+                .unwrap()
+        };
+        assert_eq!(w("h2_out"), h2_out, "{name}: hidden2 -> output W0");
+        assert_eq!(
+            w("pv_hidden2_output"),
+            pv_h2_out,
+            "{name}: PV_hidden2 -> output"
+        );
     }
 }
 
