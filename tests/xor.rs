@@ -491,7 +491,8 @@ fn bad_protocols_give_clear_errors() {
 #[test]
 fn shipped_experiments_validate_at_full_and_quick_scale() {
     // (file, phases, full duration s, quick duration s): 6-s burn-in + (500 + 2) × 4 examples
-    // × 8 s, quick 5 epochs; the cortical circuit has 4-s examples.
+    // × 8 s, quick 5 epochs; the cortical circuit runs 125 epochs with a teacher-off test after
+    // every 25th but the last: 6 + (125 + 2 + 4) × 4 × 8 s.
     for (file, phases, full_s, quick_s) in [
         (TWO_PHASE, 2, 16070.0, 230.0),
         (
@@ -506,7 +507,7 @@ fn shipped_experiments_validate_at_full_and_quick_scale() {
             16070.0,
             230.0,
         ),
-        (CORTICAL, 1, 8038.0, 118.0),
+        (CORTICAL, 1, 4198.0, 230.0),
     ] {
         let path = root().join(file);
         let full = config::load(&path, &[]).unwrap();
@@ -558,10 +559,11 @@ fn baseline_onto(file: &str, post: &str) -> f64 {
 }
 
 /// The trial circuits that docs/xor_cortical.md gives as starting points for the next trials
-/// load: T11 as a file, and M4, Q9 and Q20 as T11 with the `--set` edits of
-/// `docs/xor_cortical_{m4,q9,q20}.sets` applied in that order (an unknown or misspelt key fails
+/// load: T11 as a file, and M4, Q9, Q20 and R6 as T11 with the `--set` edits of
+/// `docs/xor_cortical_{m4,q9,q20,r6}.sets` applied in that order (an unknown or misspelt key fails
 /// validation). All keep the per-pathway PV pools, and each layer of edits takes effect over the
-/// one before: hidden2 -> output W0 and PV_hidden2 -> output are those the doc gives.
+/// one before: hidden2 -> output W0 and PV_hidden2 -> output are those the doc gives. The
+/// shipped `experiments/xor_cortical.toml` is R6 written out in full.
 #[test]
 fn cortical_trial_circuits_in_the_docs_load() {
     let t11 = root().join("docs/xor_cortical_t11.toml");
@@ -571,6 +573,7 @@ fn cortical_trial_circuits_in_the_docs_load() {
         ("M4", Some("m4"), 37, 0.15, 0.12),
         ("Q9", Some("q9"), 7, 0.05, 0.22),
         ("Q20", Some("q20"), 4, 0.1, 0.22),
+        ("R6", Some("r6"), 7, 0.1, 0.22),
     ] {
         if let Some(edits) = edits {
             let file = root().join(format!("docs/xor_cortical_{edits}.sets"));
@@ -606,13 +609,34 @@ fn cortical_trial_circuits_in_the_docs_load() {
             "{name}: PV_hidden2 -> output"
         );
     }
+    // The shipped file is R6 written out: the same network and protocol, whatever the order of
+    // its tables and inputs.
+    let r6 = config::load(&t11, &sets).unwrap();
+    let shipped = config::load(&root().join(CORTICAL), &[]).unwrap();
+    fn sorted<T: std::fmt::Debug>(v: &[T]) -> Vec<String> {
+        let mut d: Vec<String> = v.iter().map(|x| format!("{x:?}")).collect();
+        d.sort();
+        d
+    }
+    let (a, b) = (&r6.network, &shipped.network);
+    assert_eq!(sorted(&a.populations), sorted(&b.populations));
+    assert_eq!(sorted(&a.projections), sorted(&b.projections));
+    assert_eq!(sorted(&a.injectors), sorted(&b.injectors));
+    assert_eq!(sorted(&a.drives), sorted(&b.drives));
+    assert_eq!(
+        format!("{:?}", r6.protocol),
+        format!("{:?}", shipped.protocol)
+    );
+    assert_eq!(r6.duration, shipped.duration);
 }
 
 /// The cortical circuit (docs/xor_cortical.md) at full size, a 2-s burn-in, the pre-test and
-/// one training epoch (34 s simulated): the untrained network is in the published operating
-/// range, every population sits at its p_b without a teacher, the teacher moves the output BP
-/// both ways, and the feedback (Y through STF and SST, Q through STD) moves hidden1's BP with
-/// the output's and hidden2's against it.
+/// one training epoch in shuffled order (66 s simulated). Untrained, the output is below 6 Hz
+/// for every input and the hidden layers burst at their p_b without a teacher. The teacher
+/// moves the output's BP both ways from its no-teacher value, and the feedback carries it
+/// down: Y raises hidden1's BP with the output's bursts, and through SST the missing output
+/// bursts of 11 release hidden2. Every comparison is of one example with the teacher on
+/// (training) and off (pre-test), so what differs is the teaching signal's.
 #[test]
 fn cortical_circuit_carries_the_teaching_signal_to_the_hidden_dendrites() {
     let dir = tempfile::tempdir().unwrap();
@@ -626,12 +650,9 @@ fn cortical_circuit_carries_the_teaching_signal_to_the_hidden_dendrites() {
             "protocol.burn_in=\"2 s\"",
             "--set",
             "protocol.post_test=false",
-            "--set",
-            "protocol.record_every=1",
         ],
     );
     let x = &s["xor"];
-    let (pre_er, pre_bp) = (&x["pre_population_rates_hz"], &x["pre_population_bp"]);
     let f = |v: &serde_json::Value| v.as_f64().unwrap();
     let p_b = |pop: &str| baseline_onto(CORTICAL, pop);
     for (ex, ones) in [
@@ -640,39 +661,63 @@ fn cortical_circuit_carries_the_teaching_signal_to_the_hidden_dendrites() {
         ("01", [false, true]),
         ("11", [true, true]),
     ] {
+        // Below the 6-Hz criterion for every input. The output's somatic offset is set for the
+        // trained network (docs/xor_cortical.md, session 8), which leaves the untrained 00 at
+        // 3.4 Hz, just under the 3.5-5.5 Hz of the published set-ups.
         let out = f(&x["pre_rates_hz"][ex]);
         assert!(
-            (3.5..5.5).contains(&out),
+            (3.0..5.5).contains(&out),
             "{ex}: untrained output ER {out} Hz"
         );
+        let pre_er = &x["pre_population_rates_hz"][ex];
         for (pop, one) in ["input1", "input2"].iter().zip(ones) {
-            let er = f(&pre_er[ex][pop]);
+            let er = f(&pre_er[pop]);
             let want = if one { 7.5..9.5 } else { 1.5..2.6 };
             assert!(want.contains(&er), "{ex}: {pop} ER {er} Hz");
         }
         // Spike rates count every spike, so no population's is below its event rate.
-        for (pop, er) in pre_er[ex].as_object().unwrap() {
+        for (pop, er) in pre_er.as_object().unwrap() {
             let spikes = f(&x["pre_population_spike_rates_hz"][ex][pop]);
             assert!(
                 spikes >= f(er) && spikes > 0.0,
                 "{ex}: {pop} spike rate {spikes} Hz"
             );
         }
-        for pop in ["hidden1", "hidden2", "output"] {
-            let bp = f(&pre_bp[ex][pop]);
+        // No teacher: hidden1, and hidden2 where it fires (it is below threshold for 00), burst
+        // at their p_b; the output's p_b sits below its no-teacher BP (trial Q20), which is why
+        // hidden1 -> output grows to its cap with or without a teacher.
+        let pre_bp = |pop: &str| f(&x["pre_population_bp"][ex][pop]);
+        assert!(
+            (pre_bp("hidden1") - p_b("hidden1")).abs() < 0.07,
+            "{ex}: no-teacher hidden1 BP {} vs p_b {}",
+            pre_bp("hidden1"),
+            p_b("hidden1")
+        );
+        if ex != "00" {
             assert!(
-                (bp - p_b(pop)).abs() < 0.07,
-                "{ex}: no-teacher {pop} BP {bp} vs p_b {}",
-                p_b(pop)
+                (pre_bp("hidden2") - p_b("hidden2")).abs() < 0.07,
+                "{ex}: no-teacher hidden2 BP {} vs p_b {}",
+                pre_bp("hidden2"),
+                p_b("hidden2")
             );
         }
+        let above = pre_bp("output") - p_b("output");
+        assert!(
+            (0.05..0.25).contains(&above),
+            "{ex}: no-teacher output BP {} vs p_b {}",
+            pre_bp("output"),
+            p_b("output")
+        );
     }
     let rows = read_csv(&dir.path().join("learning.csv"));
     let train: Vec<&Row> = rows.iter().filter(|r| r["block"] == "train").collect();
     assert_eq!(train.len(), 4);
     // populations.csv: a row per example and neuron population, the output's matching learning.csv.
     let pops = read_csv(&dir.path().join("populations.csv"));
-    let n_pops = pre_er["00"].as_object().unwrap().len();
+    let n_pops = x["pre_population_rates_hz"]["00"]
+        .as_object()
+        .unwrap()
+        .len();
     assert_eq!(pops.len(), rows.len() * n_pops);
     for r in &rows {
         let out = pops
@@ -685,48 +730,52 @@ fn cortical_circuit_carries_the_teaching_signal_to_the_hidden_dendrites() {
         assert_eq!(out["bp"], r["bp"]);
     }
     for r in &train {
-        let bp = num(r, "bp_teach");
+        let (bp, pre) = (
+            num(r, "bp_teach"),
+            f(&x["pre_population_bp"][&r["example"]]["output"]),
+        );
         if r["target"] == "1" {
             assert!(
-                bp > p_b("output") + 0.15,
-                "target 1 raises output BP: {r:?}"
+                bp > pre + 0.05,
+                "target 1 raises output BP from {pre}: {r:?}"
             );
         } else {
             assert!(
-                bp < p_b("output") - 0.15,
-                "target 0 lowers output BP: {r:?}"
+                bp < pre - 0.05,
+                "target 0 lowers output BP from {pre}: {r:?}"
             );
         }
     }
-    // Hidden BP in the training examples 10 and 11 (4 s each from 22 s and 30 s): feed-forward
-    // PV inhibition keeps the hidden event rates of 10 and 11 within 0.1 Hz of each other
-    // (docs/xor_cortical.md), so the difference is the teaching signal's.
-    let h5 = hdf5::File::open(dir.path().join("recordings.h5")).unwrap();
-    let mean_bp = |pop: &str, from: f64| -> f64 {
-        let read = |k: &str| {
-            h5.dataset(&format!("rates/{pop}/{k}"))
-                .unwrap()
-                .read_raw::<f64>()
-                .unwrap()
+    // The teacher's effect on a hidden population in one example: (ER, BP) in training minus
+    // the same in the pre-test.
+    let effect = |pop: &str, ex: &str| -> (f64, f64) {
+        let row = |block: &str| {
+            pops.iter()
+                .find(|p| p["block"] == block && p["example"] == ex && p["population"] == pop)
+                .expect("a row per block, example and population")
         };
-        let (t, bp) = (read("time"), read("burst_probability"));
-        let v: Vec<f64> = t
-            .iter()
-            .zip(&bp)
-            .filter(|(t, _)| **t > from + 1e-6 && **t <= from + 4.0 + 1e-6)
-            .map(|(_, b)| *b)
-            .collect();
-        v.iter().sum::<f64>() / v.len() as f64
+        let (on, off) = (row("train"), row("pre_test"));
+        (
+            num(on, "er_hz") - num(off, "er_hz"),
+            num(on, "bp") - num(off, "bp"),
+        )
     };
-    let (h1_10, h1_11) = (mean_bp("hidden1", 22.0), mean_bp("hidden1", 30.0));
-    let (h2_10, h2_11) = (mean_bp("hidden2", 22.0), mean_bp("hidden2", 30.0));
+    for ex in ["10", "01"] {
+        let (h1, h1_11) = (effect("hidden1", ex).1, effect("hidden1", "11").1);
+        assert!(
+            h1 > h1_11 + 0.04,
+            "Y raises hidden1 BP with output bursts: {ex} {h1:+} vs 11 {h1_11:+}"
+        );
+        let (h2_er, h2_er_11) = (effect("hidden2", ex).0, effect("hidden2", "11").0);
+        assert!(
+            h2_er_11 > 2.0 && h2_er < 1.0,
+            "fewer output bursts in 11 release hidden2 through SST: ER {h2_er_11:+} Hz in 11, {h2_er:+} Hz in {ex}"
+        );
+    }
+    let (h2_10, h2_11) = (effect("hidden2", "10").1, effect("hidden2", "11").1);
     assert!(
-        h1_10 > h1_11 + 0.07,
-        "Y raises hidden1 BP with output bursts: {h1_10} vs {h1_11}"
-    );
-    assert!(
-        h2_10 < h2_11 - 0.07,
-        "SST lowers hidden2 BP with output bursts: {h2_10} vs {h2_11}"
+        h2_11 > h2_10 + 0.03,
+        "and raise its BP: {h2_11:+} in 11 vs {h2_10:+} in 10"
     );
 }
 
