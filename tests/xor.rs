@@ -559,8 +559,8 @@ fn baseline_onto(file: &str, post: &str) -> f64 {
 }
 
 /// The trial circuits that docs/xor_cortical.md gives as starting points for the next trials
-/// load: T11 as a file, and M4, Q9, Q20 and R6 as T11 with the `--set` edits of
-/// `docs/xor_cortical_{m4,q9,q20,r6}.sets` applied in that order (an unknown or misspelt key fails
+/// load: T11 as a file, and M4, Q9, Q20, R6 and R9 as T11 with the `--set` edits of
+/// `docs/xor_cortical_{m4,q9,q20,r6,r9}.sets` applied in that order (an unknown or misspelt key fails
 /// validation). All keep the per-pathway PV pools, and each layer of edits takes effect over the
 /// one before: hidden2 -> output W0 and PV_hidden2 -> output are those the doc gives. The
 /// shipped `experiments/xor_cortical.toml` is R6 written out in full.
@@ -568,12 +568,14 @@ fn baseline_onto(file: &str, post: &str) -> f64 {
 fn cortical_trial_circuits_in_the_docs_load() {
     let t11 = root().join("docs/xor_cortical_t11.toml");
     let mut sets: Vec<String> = Vec::new();
+    let mut r6_sets: Vec<String> = Vec::new();
     for (name, edits, n_edits, h2_out, pv_h2_out) in [
         ("T11", None, 0, 0.1, 0.12),
         ("M4", Some("m4"), 37, 0.15, 0.12),
         ("Q9", Some("q9"), 7, 0.05, 0.22),
         ("Q20", Some("q20"), 4, 0.1, 0.22),
         ("R6", Some("r6"), 7, 0.1, 0.22),
+        ("R9", Some("r9"), 2, 0.1, 0.22),
     ] {
         if let Some(edits) = edits {
             let file = root().join(format!("docs/xor_cortical_{edits}.sets"));
@@ -586,6 +588,9 @@ fn cortical_trial_circuits_in_the_docs_load() {
                     .map(String::from),
             );
             assert_eq!(sets.len() - before, n_edits, "{}", file.display());
+        }
+        if name == "R6" {
+            r6_sets.clone_from(&sets);
         }
         let e = config::load(&t11, &sets).unwrap_or_else(|err| panic!("{name}: {err}"));
         for pool in ["pv_input1", "pv_input2", "pv_hidden1", "pv_hidden2"] {
@@ -611,7 +616,7 @@ fn cortical_trial_circuits_in_the_docs_load() {
     }
     // The shipped file is R6 written out: the same network and protocol, whatever the order of
     // its tables and inputs.
-    let r6 = config::load(&t11, &sets).unwrap();
+    let r6 = config::load(&t11, &r6_sets).unwrap();
     let shipped = config::load(&root().join(CORTICAL), &[]).unwrap();
     fn sorted<T: std::fmt::Debug>(v: &[T]) -> Vec<String> {
         let mut d: Vec<String> = v.iter().map(|x| format!("{x:?}")).collect();
