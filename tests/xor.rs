@@ -568,14 +568,15 @@ fn baseline_onto(file: &str, post: &str) -> f64 {
 fn cortical_trial_circuits_in_the_docs_load() {
     let t11 = root().join("docs/xor_cortical_t11.toml");
     let mut sets: Vec<String> = Vec::new();
-    let mut r6_sets: Vec<String> = Vec::new();
-    for (name, edits, n_edits, h2_out, pv_h2_out) in [
-        ("T11", None, 0, 0.1, 0.12),
-        ("M4", Some("m4"), 37, 0.15, 0.12),
-        ("Q9", Some("q9"), 7, 0.05, 0.22),
-        ("Q20", Some("q20"), 4, 0.1, 0.22),
-        ("R6", Some("r6"), 7, 0.1, 0.22),
-        ("R9", Some("r9"), 2, 0.1, 0.22),
+    // The edits of the circuit that experiments/xor_cortical.toml writes out.
+    let mut shipped_sets: Vec<String> = Vec::new();
+    for (name, edits, n_edits, h2_out, pv_h2_out, shipped) in [
+        ("T11", None, 0, 0.1, 0.12, false),
+        ("M4", Some("m4"), 37, 0.15, 0.12, false),
+        ("Q9", Some("q9"), 7, 0.05, 0.22, false),
+        ("Q20", Some("q20"), 4, 0.1, 0.22, false),
+        ("R6", Some("r6"), 7, 0.1, 0.22, true),
+        ("R9", Some("r9"), 2, 0.1, 0.22, false),
     ] {
         if let Some(edits) = edits {
             let file = root().join(format!("docs/xor_cortical_{edits}.sets"));
@@ -589,8 +590,8 @@ fn cortical_trial_circuits_in_the_docs_load() {
             );
             assert_eq!(sets.len() - before, n_edits, "{}", file.display());
         }
-        if name == "R6" {
-            r6_sets.clone_from(&sets);
+        if shipped {
+            shipped_sets.clone_from(&sets);
         }
         let e = config::load(&t11, &sets).unwrap_or_else(|err| panic!("{name}: {err}"));
         for pool in ["pv_input1", "pv_input2", "pv_hidden1", "pv_hidden2"] {
@@ -614,25 +615,25 @@ fn cortical_trial_circuits_in_the_docs_load() {
             "{name}: PV_hidden2 -> output"
         );
     }
-    // The shipped file is R6 written out: the same network and protocol, whatever the order of
-    // its tables and inputs.
-    let r6 = config::load(&t11, &r6_sets).unwrap();
+    // The shipped file is that circuit written out: the same network and protocol, whatever the
+    // order of its tables and inputs.
+    let trial = config::load(&t11, &shipped_sets).unwrap();
     let shipped = config::load(&root().join(CORTICAL), &[]).unwrap();
     fn sorted<T: std::fmt::Debug>(v: &[T]) -> Vec<String> {
         let mut d: Vec<String> = v.iter().map(|x| format!("{x:?}")).collect();
         d.sort();
         d
     }
-    let (a, b) = (&r6.network, &shipped.network);
+    let (a, b) = (&trial.network, &shipped.network);
     assert_eq!(sorted(&a.populations), sorted(&b.populations));
     assert_eq!(sorted(&a.projections), sorted(&b.projections));
     assert_eq!(sorted(&a.injectors), sorted(&b.injectors));
     assert_eq!(sorted(&a.drives), sorted(&b.drives));
     assert_eq!(
-        format!("{:?}", r6.protocol),
+        format!("{:?}", trial.protocol),
         format!("{:?}", shipped.protocol)
     );
-    assert_eq!(r6.duration, shipped.duration);
+    assert_eq!(trial.duration, shipped.duration);
 }
 
 /// The cortical circuit (docs/xor_cortical.md) at full size, a 2-s burn-in, the pre-test and
@@ -659,7 +660,12 @@ fn cortical_circuit_carries_the_teaching_signal_to_the_hidden_dendrites() {
     );
     let x = &s["xor"];
     let f = |v: &serde_json::Value| v.as_f64().unwrap();
-    let p_b = |pop: &str| baseline_onto(CORTICAL, pop);
+    // Each population's p_b, read from the file once.
+    let p_b: BTreeMap<&str, f64> = ["hidden1", "hidden2", "output"]
+        .into_iter()
+        .map(|pop| (pop, baseline_onto(CORTICAL, pop)))
+        .collect();
+    let p_b = |pop: &str| p_b[pop];
     for (ex, ones) in [
         ("00", [false, false]),
         ("10", [true, false]),
@@ -671,7 +677,7 @@ fn cortical_circuit_carries_the_teaching_signal_to_the_hidden_dendrites() {
         // 3.4 Hz, just under the 3.5-5.5 Hz of the published set-ups.
         let out = f(&x["pre_rates_hz"][ex]);
         assert!(
-            (3.0..5.5).contains(&out),
+            (3.2..5.5).contains(&out),
             "{ex}: untrained output ER {out} Hz"
         );
         let pre_er = &x["pre_population_rates_hz"][ex];
@@ -739,14 +745,15 @@ fn cortical_circuit_carries_the_teaching_signal_to_the_hidden_dendrites() {
             num(r, "bp_teach"),
             f(&x["pre_population_bp"][&r["example"]]["output"]),
         );
+        // Measured (seed 1): +0.10 and +0.11 for 10 and 01, -0.17 and -0.25 for 00 and 11.
         if r["target"] == "1" {
             assert!(
-                bp > pre + 0.05,
+                bp > pre + 0.07,
                 "target 1 raises output BP from {pre}: {r:?}"
             );
         } else {
             assert!(
-                bp < pre - 0.05,
+                bp < pre - 0.12,
                 "target 0 lowers output BP from {pre}: {r:?}"
             );
         }
