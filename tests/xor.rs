@@ -781,19 +781,20 @@ fn cortical_circuit_carries_the_teaching_signal_to_the_hidden_dendrites() {
             num(on, "bp") - num(off, "bp"),
         )
     };
+    let (h1_11, (h2_er_11, h2_11)) = (effect("hidden1", "11").1, effect("hidden2", "11"));
     for ex in ["10", "01"] {
-        let (h1, h1_11) = (effect("hidden1", ex).1, effect("hidden1", "11").1);
+        let h1 = effect("hidden1", ex).1;
         assert!(
             h1 > h1_11 + 0.04,
             "Y raises hidden1 BP with output bursts: {ex} {h1:+} vs 11 {h1_11:+}"
         );
-        let (h2_er, h2_er_11) = (effect("hidden2", ex).0, effect("hidden2", "11").0);
+        let h2_er = effect("hidden2", ex).0;
         assert!(
             h2_er_11 > 2.0 && h2_er < 1.0,
             "fewer output bursts in 11 release hidden2 through SST: ER {h2_er_11:+} Hz in 11, {h2_er:+} Hz in {ex}"
         );
     }
-    let (h2_10, h2_11) = (effect("hidden2", "10").1, effect("hidden2", "11").1);
+    let h2_10 = effect("hidden2", "10").1;
     assert!(
         h2_11 > h2_10 + 0.03,
         "and raise its BP: {h2_11:+} in 11 vs {h2_10:+} in 10"
