@@ -558,38 +558,46 @@ fn baseline_onto(file: &str, post: &str) -> f64 {
         .expect("a plastic projection with a constant baseline")
 }
 
+/// The `--set` edits of `docs/xor_cortical_{name}.sets`, one per non-comment line.
+fn set_lines(name: &str) -> Vec<String> {
+    let file = root().join(format!("docs/xor_cortical_{name}.sets"));
+    std::fs::read_to_string(&file)
+        .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect()
+}
+
 /// The trial circuits that docs/xor_cortical.md gives as starting points for the next trials
-/// load: T11 as a file, and M4, Q9, Q20, R6, R9 and U6 as T11 with the `--set` edits of
-/// `docs/xor_cortical_{m4,q9,q20,r6,r9,u6}.sets` applied in that order (an unknown or misspelt key fails
-/// validation). All keep the per-pathway PV pools, and each layer of edits takes effect over the
-/// one before: hidden2 -> output W0 and PV_hidden2 -> output are those the doc gives. The
-/// shipped `experiments/xor_cortical.toml` is U6 written out in full.
+/// load: T11 as a file, and M4, Q9, Q20, R6, R9, U6 and ZE as T11 with the `--set` edits of
+/// `docs/xor_cortical_{m4,q9,q20,r6,r9,u6,ze}.sets` applied in that order, and OC as U6 with
+/// `docs/xor_cortical_oc.sets` (an unknown or misspelt key fails validation). All keep the per-pathway PV pools, and each layer of edits takes effect
+/// over the one before: hidden2 -> output W0, PV_hidden2 -> output and input -> hidden1's learning
+/// rate are those the doc gives. The shipped `experiments/xor_cortical.toml` is U6 written out in
+/// full.
 #[test]
 fn cortical_trial_circuits_in_the_docs_load() {
     let t11 = root().join("docs/xor_cortical_t11.toml");
     let mut sets: Vec<String> = Vec::new();
     // The edits of the circuit that experiments/xor_cortical.toml writes out.
     let mut shipped_sets: Vec<String> = Vec::new();
-    for (name, edits, n_edits, h2_out, pv_h2_out, shipped) in [
-        ("T11", None, 0, 0.1, 0.12, false),
-        ("M4", Some("m4"), 37, 0.15, 0.12, false),
-        ("Q9", Some("q9"), 7, 0.05, 0.22, false),
-        ("Q20", Some("q20"), 4, 0.1, 0.22, false),
-        ("R6", Some("r6"), 7, 0.1, 0.22, false),
-        ("R9", Some("r9"), 2, 0.1, 0.22, false),
-        ("U6", Some("u6"), 3, 0.1, 0.22, true),
+    for (name, edits, n_edits, h2_out, pv_h2_out, in_h1_eta, shipped) in [
+        ("T11", None, 0, 0.1, 0.12, 0.00036, false),
+        ("M4", Some("m4"), 37, 0.15, 0.12, 0.0043, false),
+        ("Q9", Some("q9"), 7, 0.05, 0.22, 0.0043, false),
+        ("Q20", Some("q20"), 4, 0.1, 0.22, 0.0043, false),
+        ("R6", Some("r6"), 7, 0.1, 0.22, 0.0043, false),
+        ("R9", Some("r9"), 2, 0.1, 0.22, 0.0043, false),
+        ("U6", Some("u6"), 3, 0.1, 0.22, 0.0043, true),
+        // hidden1's inputs fixed: session 10's teacher-driven but too weak circuit.
+        ("ZE", Some("ze"), 5, 0.1, 0.22, 0.0, false),
     ] {
         if let Some(edits) = edits {
-            let file = root().join(format!("docs/xor_cortical_{edits}.sets"));
-            let text = std::fs::read_to_string(&file).unwrap();
-            let before = sets.len();
-            sets.extend(
-                text.lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                    .map(String::from),
-            );
-            assert_eq!(sets.len() - before, n_edits, "{}", file.display());
+            let lines = set_lines(edits);
+            assert_eq!(lines.len(), n_edits, "{edits}");
+            sets.extend(lines);
         }
         if shipped {
             shipped_sets.clone_from(&sets);
@@ -614,6 +622,33 @@ fn cortical_trial_circuits_in_the_docs_load() {
             w("pv_hidden2_output"),
             pv_h2_out,
             "{name}: PV_hidden2 -> output"
+        );
+        for proj in ["in1_h1", "in2_h1"] {
+            let eta = e
+                .network
+                .projections
+                .iter()
+                .find(|(s, _)| s.name == proj)
+                .and_then(|(s, _)| s.plasticity)
+                .map(|r| r.eta);
+            assert_eq!(eta, Some(in_h1_eta), "{name}: {proj} learning rate");
+        }
+    }
+    // OC branches from U6 (not from ZE): every p_b at its population's no-teacher BP.
+    let oc = [shipped_sets.clone(), set_lines("oc")].concat();
+    assert_eq!(oc.len(), shipped_sets.len() + 9);
+    let e = config::load(&t11, &oc).unwrap_or_else(|err| panic!("OC: {err}"));
+    for (proj, p_b) in [("in1_h1", 0.16), ("in2_h2", 0.62), ("h1_out", 0.21)] {
+        let rule = e
+            .network
+            .projections
+            .iter()
+            .find(|(s, _)| s.name == proj)
+            .and_then(|(s, _)| s.plasticity)
+            .unwrap();
+        assert!(
+            matches!(rule.baseline, burstccn::plasticity::Baseline::Constant(p) if p == p_b),
+            "OC: {proj} p_b"
         );
     }
     // The shipped file is that circuit written out: the same network and protocol, whatever the
