@@ -558,6 +558,19 @@ fn baseline_onto(file: &str, post: &str) -> f64 {
         .expect("a plastic projection with a constant baseline")
 }
 
+/// The projection called `name` of a loaded experiment.
+fn projection<'a>(
+    e: &'a config::Experiment,
+    name: &str,
+) -> &'a burstccn::synapses::projection::ProjectionSpec {
+    e.network
+        .projections
+        .iter()
+        .map(|(s, _)| s)
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no projection {name}"))
+}
+
 /// The `--set` edits of `docs/xor_cortical_{name}.sets`, one per non-comment line.
 fn set_lines(name: &str) -> Vec<String> {
     let file = root().join(format!("docs/xor_cortical_{name}.sets"));
@@ -609,14 +622,7 @@ fn cortical_trial_circuits_in_the_docs_load() {
                 "{name}: {pool} missing"
             );
         }
-        let w = |proj: &str| {
-            e.network
-                .projections
-                .iter()
-                .find(|(s, _)| s.name == proj)
-                .map(|(s, _)| s.weight)
-                .unwrap()
-        };
+        let w = |proj: &str| projection(&e, proj).weight;
         assert_eq!(w("h2_out"), h2_out, "{name}: hidden2 -> output W0");
         assert_eq!(
             w("pv_hidden2_output"),
@@ -624,13 +630,7 @@ fn cortical_trial_circuits_in_the_docs_load() {
             "{name}: PV_hidden2 -> output"
         );
         for proj in ["in1_h1", "in2_h1"] {
-            let eta = e
-                .network
-                .projections
-                .iter()
-                .find(|(s, _)| s.name == proj)
-                .and_then(|(s, _)| s.plasticity)
-                .map(|r| r.eta);
+            let eta = projection(&e, proj).plasticity.map(|r| r.eta);
             assert_eq!(eta, Some(in_h1_eta), "{name}: {proj} learning rate");
         }
     }
@@ -639,13 +639,7 @@ fn cortical_trial_circuits_in_the_docs_load() {
     assert_eq!(oc.len(), shipped_sets.len() + 9);
     let e = config::load(&t11, &oc).unwrap_or_else(|err| panic!("OC: {err}"));
     for (proj, p_b) in [("in1_h1", 0.16), ("in2_h2", 0.62), ("h1_out", 0.21)] {
-        let rule = e
-            .network
-            .projections
-            .iter()
-            .find(|(s, _)| s.name == proj)
-            .and_then(|(s, _)| s.plasticity)
-            .unwrap();
+        let rule = projection(&e, proj).plasticity.unwrap();
         assert!(
             matches!(rule.baseline, burstccn::plasticity::Baseline::Constant(p) if p == p_b),
             "OC: {proj} p_b"
