@@ -586,10 +586,10 @@ fn set_lines(name: &str) -> Vec<String> {
 /// The trial circuits that docs/xor_cortical.md gives as starting points for the next trials
 /// load: T11 as a file, and M4, Q9, Q20, R6, R9, U6 and ZE as T11 with the `--set` edits of
 /// `docs/xor_cortical_{m4,q9,q20,r6,r9,u6,ze}.sets` applied in that order, and OC as U6 with
-/// `docs/xor_cortical_oc.sets` (an unknown or misspelt key fails validation). All keep the per-pathway PV pools, and each layer of edits takes effect
-/// over the one before: hidden2 -> output W0, PV_hidden2 -> output and input -> hidden1's learning
-/// rate are those the doc gives. The shipped `experiments/xor_cortical.toml` is U6 written out in
-/// full.
+/// `docs/xor_cortical_oc.sets` (an unknown or misspelt key fails validation). All keep the
+/// per-pathway PV pools, and each layer of edits takes effect over the one before: hidden2 ->
+/// output W0, PV_hidden2 -> output and input -> hidden1's learning rate are those the doc gives.
+/// The shipped `experiments/xor_cortical.toml` is U6 written out in full.
 #[test]
 fn cortical_trial_circuits_in_the_docs_load() {
     let t11 = root().join("docs/xor_cortical_t11.toml");
@@ -635,8 +635,9 @@ fn cortical_trial_circuits_in_the_docs_load() {
         }
     }
     // OC branches from U6 (not from ZE): every p_b at its population's no-teacher BP.
-    let oc = [shipped_sets.clone(), set_lines("oc")].concat();
-    assert_eq!(oc.len(), shipped_sets.len() + 9);
+    let oc_edits = set_lines("oc");
+    assert_eq!(oc_edits.len(), 9, "oc");
+    let oc = [&shipped_sets[..], &oc_edits[..]].concat();
     let e = config::load(&t11, &oc).unwrap_or_else(|err| panic!("OC: {err}"));
     for (proj, p_b) in [("in1_h1", 0.16), ("in2_h2", 0.62), ("h1_out", 0.21)] {
         let rule = projection(&e, proj).plasticity.unwrap();
