@@ -140,6 +140,43 @@ fn spikes_are_identical_for_one_and_two_threads_and_differ_by_seed() {
     assert_ne!(a, c);
 }
 
+/// Static synapses with weights drawn per synapse (crate::synapses::weights): the spikes repeat
+/// for one and two threads over three target chunks, and differ from those of fixed weights.
+#[test]
+fn drawn_static_weights_do_not_depend_on_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = [
+        "--set",
+        "duration_s=0.5",
+        "--set",
+        "populations.pyr.size=2500",
+    ];
+    let drawn = [
+        "--set",
+        "projections.exc_soma.weight={ dist = \"uniform\", min = 0.12, max = 0.22 }",
+    ];
+    let runs: Vec<_> = [
+        (
+            "one",
+            &[&base[..], &drawn[..], &["--threads", "1"]].concat(),
+        ),
+        (
+            "two",
+            &[&base[..], &drawn[..], &["--threads", "2"]].concat(),
+        ),
+        ("fixed", &[&base[..], &["--threads", "2"]].concat()),
+    ]
+    .into_iter()
+    .map(|(name, args)| {
+        run("experiments/calibration.toml", &dir.path().join(name), args);
+        spikes(&dir.path().join(name).join("spikes.h5"))
+    })
+    .collect();
+    assert!(runs[0][0].1.len() > 1000, "too few spikes to compare");
+    assert_eq!(runs[0], runs[1]);
+    assert_ne!(runs[0], runs[2]);
+}
+
 #[test]
 fn run_directory_holds_sonata_spikes_rates_traces_and_config() {
     let dir = tempfile::tempdir().unwrap();

@@ -74,6 +74,43 @@ fn constant_baseline_at_the_actual_burst_probability_gives_no_drift() {
     );
 }
 
+/// Initial weights drawn per synapse (crate::synapses::weights) enter the plastic store clipped
+/// to [0, w_max], and neither they nor what is learned from them depends on the thread count.
+#[test]
+fn drawn_initial_weights_are_clipped_to_w_max_and_do_not_depend_on_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    // Three target chunks, so that the chunks draw and learn in parallel with two threads.
+    let net = NETWORK
+        .replace("duration_s = 6.0", "duration_s = 0.5")
+        .replace(
+            "[populations.post]\nmodel = \"pyramidal\"\nsize = 400",
+            "[populations.post]\nmodel = \"pyramidal\"\nsize = 2500",
+        )
+        .replace(
+            "weight = 0.05",
+            "weight = { dist = \"uniform\", min = 0.0, max = 0.2 }",
+        )
+        .replace("eta = 1e-6", "eta = 1e-3")
+        .replace("w_max = 1.0", "w_max = 0.1");
+    let file = dir.path().join("drawn.toml");
+    std::fs::write(&file, net).unwrap();
+    let sums = |threads: &str| {
+        let out = dir.path().join(threads);
+        let s = run(file.to_str().unwrap(), &out, &["--threads", threads]);
+        let w = &s["plastic_weights"]["plastic"];
+        let n = s["synapses"].as_f64().unwrap();
+        let sum = |k: &str| w[k].as_f64().unwrap();
+        (sum("initial_sum"), sum("final_sum"), n)
+    };
+    let (initial, last, n) = sums("1");
+    assert!(n > 150_000.0, "{n} synapses");
+    // E[min(U(0, 0.2), 0.1)] = 0.075; the standard error over n synapses is below 1e-4.
+    let mean = initial / n;
+    assert!((mean - 0.075).abs() < 1e-3, "initial mean weight {mean}");
+    assert!(last != initial, "nothing was learned");
+    assert_eq!(sums("2"), (initial, last, n));
+}
+
 /// One synapse: a presynaptic doublet at 10/15 ms (one event); a postsynaptic event at ~20 ms and
 /// an event/burst pair at ~60/67 ms, made by 0.5-ms current pulses into a LIF neuron that the
 /// synapse itself is far too weak to fire.

@@ -622,7 +622,7 @@ fn cortical_trial_circuits_in_the_docs_load() {
                 "{name}: {pool} missing"
             );
         }
-        let w = |proj: &str| projection(&e, proj).weight;
+        let w = |proj: &str| projection(&e, proj).weight.fixed().unwrap();
         assert_eq!(w("h2_out"), h2_out, "{name}: hidden2 -> output W0");
         assert_eq!(
             w("pv_hidden2_output"),

@@ -5,8 +5,9 @@
 //! - `[populations.NAME]`: `model` (a preset of models/neurons or a model name), `size`,
 //!   `params` (overrides of the preset), `background` (private Poisson sources);
 //! - `[projections.NAME]`: `pre`, `post`, `target`, `receptor`, `connectivity`, `p` or
-//!   `indegree`, `weight`, `delay`, `stp`, `stp_params`, `stp_initial_u`, `transmission`,
-//!   `detector_lag_steps`, `plasticity` (see the table below);
+//!   `indegree`, `weight` (a number, or `{ dist = "uniform" | "normal" | "lognormal", ... }`
+//!   drawn per synapse, see `weight_dist`), `delay`, `stp`, `stp_params`, `stp_initial_u`,
+//!   `transmission`, `detector_lag_steps`, `plasticity` (see the table below);
 //! - `[[inputs]]`: current injectors;
 //! - `[record]`: which spikes, rates and state traces to record; `[summary]`: measurement window;
 //! - `[protocol]`: a learning protocol (crate::experiment::protocol), which sets the duration;
@@ -39,6 +40,7 @@ use crate::plasticity::{Baseline, BurstRule};
 use crate::synapses::connectivity::Rule;
 use crate::synapses::projection::{ProjectionSpec, Transmission};
 use crate::synapses::stp::StpParams;
+use crate::synapses::Weight;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -501,8 +503,16 @@ impl Builder<'_> {
             }
             _ => Rule::AllToAll,
         };
-        let weight = t.number("weight", None)?;
-        require_non_negative(&t, "weight", weight, false)?;
+        let weight = match t.get("weight") {
+            Some(v @ toml::Value::Table(_)) => {
+                weight_dist(&sub_table(self.file, &t.key("weight"), v)?)?
+            }
+            _ => {
+                let w = t.number("weight", None)?;
+                require_non_negative(&t, "weight", w, false)?;
+                Weight::Fixed(w)
+            }
+        };
         let transmission = match t
             .choice(
                 "transmission",
@@ -991,6 +1001,38 @@ impl Builder<'_> {
 }
 
 /// Reads the burst-dependent rule of a plastic projection (spec/plasticity.md §3–5).
+/// A projection's `weight = { dist = ..., ... }`: uniform (`min`, `max`), normal (`mean`, `sd`)
+/// or lognormal (`mean`, `sd` of the weight), drawn per synapse (crate::synapses::weights).
+fn weight_dist(t: &ParamTable) -> Result<Weight> {
+    let param = |key: &str, positive: bool| -> Result<f64> {
+        let x = t.number(key, None)?;
+        require_non_negative(t, key, x, positive)?;
+        Ok(x)
+    };
+    let w = match t
+        .choice("dist", &["uniform", "normal", "lognormal"], None)?
+        .as_str()
+    {
+        "uniform" => {
+            let (min, max) = (param("min", false)?, param("max", false)?);
+            if max < min {
+                return Err(t.error("max", format!("{max} is below min = {min}")));
+            }
+            Weight::Uniform { min, max }
+        }
+        "normal" => Weight::Normal {
+            mean: param("mean", false)?,
+            sd: param("sd", false)?,
+        },
+        _ => Weight::LogNormal {
+            mean: param("mean", true)?,
+            sd: param("sd", false)?,
+        },
+    };
+    t.finish_ref()?;
+    Ok(w)
+}
+
 fn burst_rule(t: &ParamTable) -> Result<BurstRule> {
     let eta = t.number("eta", None)?;
     require_non_negative(t, "eta", eta, false)?;

@@ -232,12 +232,13 @@ impl Network {
                         pre_traces.len() - 1
                     }
                 };
+                let initial = proj.take_weights();
                 let (p, states) = PlasticProjection::new(
                     rule,
                     (slot, traces, pre_trace),
                     &proj.tables,
                     n_pre,
-                    proj.spec.weight,
+                    initial,
                 );
                 for (c, state) in chunks[range].iter_mut().zip(states) {
                     c.plastic.push(state);

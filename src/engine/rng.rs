@@ -16,6 +16,8 @@ pub enum Purpose {
     Connectivity = 3,
     /// Anything an experiment protocol draws (example order, ...).
     Protocol = 4,
+    /// Drawing a projection's initial weights (crate::synapses::weights).
+    Weights = 5,
 }
 
 /// SplitMix64 finaliser: a bijective mix of 64 bits.

@@ -274,20 +274,24 @@ impl PostTraces {
 
 impl PlasticProjection {
     /// Builds the column index of every target chunk's table and the chunk weights, initially
-    /// `w0` (clipped to [0, w_max]). `slot` and `traces` index the target chunks' `plastic` and
-    /// `post_traces` lists, `pre_traces` the network's presynaptic traces.
+    /// `initial` (per chunk in table order, clipped to [0, w_max]). `slot` and `traces` index the
+    /// target chunks' `plastic` and `post_traces` lists, `pre_traces` the network's presynaptic
+    /// traces.
     pub fn new(
         rule: BurstRule,
         (slot, traces, pre_traces): (usize, usize, usize),
         tables: &[ChunkCsr],
         n_pre: usize,
-        w0: f64,
+        initial: Vec<Vec<Real>>,
     ) -> (Self, Vec<PlasticChunk>) {
-        let w0 = w0.clamp(0.0, rule.w_max) as Real;
-        let chunks = tables
-            .iter()
-            .map(|t| PlasticChunk {
-                weights: vec![w0; t.len()],
+        let w_max = rule.w_max as Real;
+        let chunks = initial
+            .into_iter()
+            .map(|mut weights| {
+                for w in &mut weights {
+                    *w = w.clamp(0.0, w_max);
+                }
+                PlasticChunk { weights }
             })
             .collect();
         let proj = PlasticProjection {
@@ -436,8 +440,13 @@ mod tests {
     ) {
         let mut rng = stream(1, Purpose::Connectivity, &[0]);
         let table = draw_chunk(Rule::AllToAll, 1, 0, 1, false, &mut rng);
-        let (p, mut chunks) =
-            PlasticProjection::new(r, (0, 0, 0), std::slice::from_ref(&table), 1, 0.5);
+        let (p, mut chunks) = PlasticProjection::new(
+            r,
+            (0, 0, 0),
+            std::slice::from_ref(&table),
+            1,
+            vec![vec![0.5]],
+        );
         let (post, pre) = (PostTraces::new(&r, 1, DT), PreTraces::new(0, 0, &r, 1, DT));
         (p, chunks.remove(0), post, pre, table)
     }
@@ -655,8 +664,9 @@ mod tests {
         let mut rng = stream(3, Purpose::Connectivity, &[0]);
         let table = draw_chunk(Rule::Pairwise { p: 0.4 }, 30, 0, 20, false, &mut rng);
         let tables = std::slice::from_ref(&table);
-        let (a, mut sa) = PlasticProjection::new(r, (0, 0, 0), tables, 30, 0.3);
-        let (b, mut sb) = PlasticProjection::new(r, (0, 0, 0), tables, 30, 0.3);
+        let w0 = || vec![vec![0.3; table.len()]];
+        let (a, mut sa) = PlasticProjection::new(r, (0, 0, 0), tables, 30, w0());
+        let (b, mut sb) = PlasticProjection::new(r, (0, 0, 0), tables, 30, w0());
         let mut traces = PostTraces::new(&r, 20, DT);
         let mut pre = PreTraces::new(0, 0, &r, 30, DT);
         let (mut ga, mut gb) = (vec![0.0; 20], vec![0.0; 20]);

@@ -6,6 +6,7 @@
 //! same order for any thread count.
 
 use super::connectivity::{draw_chunk, ChunkCsr, Rule};
+use super::weights::Weight;
 use crate::engine::rng::{name_id, stream, Purpose};
 use crate::neurons::{Compartment, Receptor, CHUNK};
 use crate::plasticity::{BurstRule, PlasticProjection};
@@ -39,8 +40,8 @@ pub struct ProjectionSpec {
     pub compartment: Compartment,
     pub receptor: Receptor,
     pub rule: Rule,
-    /// Weight, in units of the target compartment's leak conductance.
-    pub weight: f64,
+    /// Initial weight, in units of the target compartment's leak conductance.
+    pub weight: Weight,
     /// Axonal delay in steps (0 = immediate delivery).
     pub delay: usize,
     /// Index of the shared short-term-plasticity state, if any (set by the network builder).
@@ -67,15 +68,18 @@ pub struct Projection {
     pub spec: ProjectionSpec,
     /// One table per target chunk.
     pub tables: Vec<ChunkCsr>,
-    /// Per-synapse weights per target chunk, or `None` while all weights equal `spec.weight`.
+    /// Per-synapse weights per target chunk, or `None` while all weights equal `fixed`.
     /// Plastic weights live in the target chunks instead (see [`PlasticProjection`]).
     pub weights: Option<Vec<Vec<Real>>>,
+    /// The weight of every synapse while `weights` is `None`.
+    fixed: Real,
     /// The projection-wide state of a plastic projection.
     pub plastic: Option<PlasticProjection>,
 }
 
 impl Projection {
-    /// Draws the connectivity: each target chunk from its own stream (seed, name, chunk).
+    /// Draws the connectivity and the initial weights: each target chunk from its own streams
+    /// (seed, name, chunk).
     pub fn build(spec: ProjectionSpec, n_pre: usize, n_post: usize, seed: u64) -> Self {
         let n_chunks = n_post.div_ceil(CHUNK);
         let same = spec.pre == spec.post;
@@ -87,12 +91,33 @@ impl Projection {
                 let mut rng = stream(seed, Purpose::Connectivity, &[id, c as u64]);
                 draw_chunk(spec.rule, n_pre, c, len, same, &mut rng)
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let weights = spec.weight.fixed().is_none().then(|| {
+            tables
+                .par_iter()
+                .enumerate()
+                .map(|(c, t)| spec.weight.chunk(seed, &spec.name, c, t))
+                .collect()
+        });
         Projection {
+            fixed: spec.weight.fixed().unwrap_or(0.0) as Real,
             spec,
             tables,
-            weights: None,
+            weights,
             plastic: None,
+        }
+    }
+
+    /// Moves the initial weights out, per target chunk in table order (for a plastic
+    /// projection, whose weights live in the target chunks).
+    pub fn take_weights(&mut self) -> Vec<Vec<Real>> {
+        match self.weights.take() {
+            Some(w) => w,
+            None => self
+                .tables
+                .iter()
+                .map(|t| vec![self.fixed; t.len()])
+                .collect(),
         }
     }
 
@@ -117,7 +142,7 @@ impl Projection {
             table.targets(),
             "conductance column of the wrong chunk"
         );
-        let w = self.spec.weight as Real;
+        let w = self.fixed;
         // SAFETY (all `get_unchecked_mut` below): every column of a table is below
         // `table.targets()` (the ChunkCsr invariant), which equals `g.len()` (asserted above).
         // The check is hoisted out of the innermost loop, the hottest of the simulator.
