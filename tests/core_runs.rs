@@ -177,6 +177,35 @@ fn drawn_static_weights_do_not_depend_on_the_thread_count() {
     assert_ne!(runs[0], runs[2]);
 }
 
+/// `burstccn info` counts the 4 bytes per synapse that drawn weights need and a fixed weight
+/// does not.
+#[test]
+fn info_counts_the_memory_of_drawn_weights() {
+    let mib = |w: &str| -> (f64, f64) {
+        let set = format!("projections.exc_soma.weight={w}");
+        let o = common::burstccn(&["info", "experiments/calibration.toml", "--set", &set]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let text = String::from_utf8(o.stdout).unwrap();
+        // "memory estimate: 1.3 MiB" and "exc_soma   100151 synapses  ...".
+        let field = |prefix: &str, n: usize| -> f64 {
+            let line = text
+                .lines()
+                .map(str::trim_start)
+                .find(|l| l.starts_with(prefix));
+            let line = line.unwrap_or_else(|| panic!("no {prefix} line in {text}"));
+            line.split_whitespace().nth(n).unwrap().parse().unwrap()
+        };
+        (field("memory estimate:", 2), field("exc_soma", 1))
+    };
+    let (fixed, synapses) = mib("0.17");
+    let (drawn, _) = mib("{ dist = \"uniform\", min = 0.12, max = 0.22 }");
+    let expected = synapses * 4.0 / (1 << 20) as f64;
+    assert!(
+        (drawn - fixed - expected).abs() < 0.1,
+        "{fixed} MiB fixed, {drawn} MiB drawn, {synapses} synapses"
+    );
+}
+
 #[test]
 fn run_directory_holds_sonata_spikes_rates_traces_and_config() {
     let dir = tempfile::tempdir().unwrap();

@@ -38,7 +38,14 @@ pub fn info(args: &InfoArgs) -> anyhow::Result<()> {
         let s = &proj.spec;
         let syn = proj.synapses();
         let table_bytes: usize = proj.tables.iter().map(|t| t.bytes()).sum();
-        bytes += table_bytes;
+        // Drawn and plastic weights are stored per synapse; a fixed weight is one number.
+        let per_synapse = proj.weights.is_some() || proj.plastic.is_some();
+        let weight_bytes = if per_synapse {
+            syn as usize * std::mem::size_of::<burstccn::Real>()
+        } else {
+            0
+        };
+        bytes += table_bytes + weight_bytes;
         println!(
             "  {:<24} {:>10} synapses  {} → {} {} {:?}, w = {}, delay {} steps{}",
             s.name,
