@@ -40,37 +40,46 @@ plasticity = { eta = 1e-6, tau_pre = "100 ms", tau_avg = "2 s", baseline = "cons
 spikes = []
 "#;
 
-fn drift(dir: &std::path::Path, p_b: f64) -> (f64, f64) {
+/// ΣW change, the post population's BP and the run's rule baseline A/C with `p_b`.
+fn drift(dir: &std::path::Path, p_b: f64) -> (f64, f64, f64) {
     let file = dir.join(format!("net_{p_b}.toml"));
     std::fs::write(&file, NETWORK.replace("p_b = 0.0", &format!("p_b = {p_b}"))).unwrap();
     let s = run(file.to_str().unwrap(), &dir.join(format!("run_{p_b}")), &[]);
     let w = &s["plastic_weights"]["plastic"];
     let d = w["final_sum"].as_f64().unwrap() - w["initial_sum"].as_f64().unwrap();
+    let bp = &s["populations"]["post"]["burst_probability"];
     (
         d,
-        s["populations"]["post"]["burst_probability"]
-            .as_f64()
-            .unwrap(),
+        bp.as_f64().unwrap(),
+        w["rule_baseline"].as_f64().unwrap(),
     )
 }
 
 #[test]
 fn constant_baseline_at_the_actual_burst_probability_gives_no_drift() {
     let dir = tempfile::tempdir().unwrap();
-    let (d0, bp) = drift(dir.path(), 0.0);
+    let (d0, bp, rule_bp) = drift(dir.path(), 0.0);
     assert!(
         d0 > 0.0,
         "with p_b = 0 every burst potentiates and nothing depresses"
     );
     assert!((0.05..0.6).contains(&bp), "post burst probability {bp}");
-    let (d1, _) = drift(dir.path(), 1.0);
+    let (d1, _, rule_bp1) = drift(dir.path(), 1.0);
     assert!(d1 < 0.0, "with p_b = 1 events outweigh bursts");
     // The learning rate is too small to change the activity, so the run repeats with p_b = BP.
-    let (d_bp, bp2) = drift(dir.path(), bp);
+    let (d_bp, bp2, _) = drift(dir.path(), bp);
     assert!((bp2 - bp).abs() < 1e-3);
     assert!(
         d_bp.abs() < 0.05 * d0.abs().min(d1.abs()),
         "drift {d_bp} vs {d0} (p_b = 0) and {d1} (p_b = 1)"
+    );
+    // The rule's own baseline A/C, read from the same runs, is where the burst term cancels:
+    // ΣW changes by η(A − p_b·C), so the drift there is zero up to rounding.
+    assert!((rule_bp - rule_bp1).abs() < 1e-3, "{rule_bp} vs {rule_bp1}");
+    let (d_rule, _, _) = drift(dir.path(), rule_bp);
+    assert!(
+        d_rule.abs() < 1e-3 * d0.abs().min(d1.abs()),
+        "drift {d_rule} at the rule baseline {rule_bp} (BP {bp}), {d_bp} at the BP"
     );
 }
 

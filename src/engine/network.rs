@@ -6,7 +6,9 @@ use crate::inputs::current::Injector;
 use crate::inputs::poisson_drive::{DriveState, PoissonDrive};
 use crate::neurons::columns::shift;
 use crate::neurons::{Compartment, NeuronChunk, NeuronModel, CHUNK};
-use crate::plasticity::{PlasticChunk, PlasticProjection, PostTraces, PreTraces, Transmit};
+use crate::plasticity::{
+    PlasticChunk, PlasticProjection, PostTraces, PreTraces, RuleSums, Transmit,
+};
 use crate::synapses::connectivity::Rule;
 use crate::synapses::detector::BurstDetector;
 use crate::synapses::projection::{Projection, ProjectionSpec, Transmission};
@@ -587,6 +589,20 @@ impl Network {
                         .sum::<f64>()
                 })
                 .sum(),
+        )
+    }
+
+    /// The burst term's running sums of plastic projection `proj` (None if it is not plastic),
+    /// added over its target chunks in chunk order.
+    pub fn rule_sums(&self, proj: usize) -> Option<RuleSums> {
+        let p = self.projections[proj].plastic.as_ref()?;
+        let range = self.populations[self.projections[proj].spec.post]
+            .chunks
+            .clone();
+        Some(
+            self.chunks[range]
+                .iter()
+                .fold(RuleSums::default(), |s, c| s + c.plastic[p.slot].sums),
         )
     }
 

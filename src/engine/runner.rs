@@ -5,6 +5,7 @@ use super::network::Network;
 use crate::analysis::readouts::Series;
 use crate::config::Experiment;
 use crate::error::{Error, Result};
+use crate::plasticity::RuleSums;
 use crate::recording::summary::{Summary, WeightSummary};
 use crate::recording::Recorder;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -269,6 +270,10 @@ impl<'a> Session<'a> {
                             initial_sum: *initial_sum,
                             final_sum,
                             final_mean: final_sum / synapses.max(1) as f64,
+                            rule_baseline: net
+                                .rule_sums(k)
+                                .map(|s| s.baseline_since(RuleSums::default()))
+                                .filter(|b| b.is_finite()),
                         },
                     ))
                 })

@@ -569,6 +569,9 @@ struct ExampleResult {
     /// Test examples: every neuron's event rate over the scoring window, Hz, per population
     /// (empty for sources and in training).
     neuron_rates: Vec<Vec<f64>>,
+    /// Per plastic projection, the constant baseline at which the example's burst term would
+    /// not have changed the weights (crate::plasticity::RuleSums; NaN when not plastic).
+    rule_baselines: Vec<f64>,
 }
 
 /// The XOR results of a run, written under "xor" in summary.json.
@@ -773,6 +776,10 @@ impl Driver<'_, '_> {
         let mut teacher_mean = f64::NAN;
         let mut ebar = f64::NAN;
         self.set_inputs(Some(e));
+        let net = &self.session.net;
+        let sums0: Vec<_> = (0..net.projections.len())
+            .filter_map(|k| net.rule_sums(k))
+            .collect();
         let mut k = 0u64;
         for phase in phases {
             self.set_plastic(phase.plastic);
@@ -847,7 +854,14 @@ impl Driver<'_, '_> {
         let bps = binned.iter().map(|r| r.burst_probability).collect();
         let teach_rates = taught.rates(pops[out].size, teach_steps as f64 * dt);
         let band = &p.output.band;
+        let net = &self.session.net;
+        let rule_baselines = (0..net.projections.len())
+            .filter_map(|k| net.rule_sums(k))
+            .zip(sums0)
+            .map(|(now, then)| now.baseline_since(then))
+            .collect();
         Ok(ExampleResult {
+            rule_baselines,
             rates,
             spike_rates,
             bps,
@@ -876,9 +890,13 @@ impl Driver<'_, '_> {
         let mut h = String::from(
             "block,epoch,index,example,target,er_hz,bp,er_teach_hz,bp_teach,ebar_hz,teacher_pA,cost,cost_end,correct",
         );
-        for (k, proj) in self.session.net.projections.iter().enumerate() {
-            if self.session.net.weight_sum(k).is_some() {
-                h.push_str(&format!(",w_{}", proj.spec.name));
+        let plastic: Vec<&str> = (self.session.net.projections.iter())
+            .filter(|proj| proj.plastic.is_some())
+            .map(|proj| proj.spec.name.as_str())
+            .collect();
+        for prefix in ["w", "pb_rule"] {
+            for name in &plastic {
+                h.push_str(&format!(",{prefix}_{name}"));
             }
         }
         self.csv.line(&h)?;
@@ -938,6 +956,9 @@ impl Driver<'_, '_> {
             if let Some(w) = net.weight_sum(k) {
                 line.push_str(&format!(",{w:.4}"));
             }
+        }
+        for b in &r.rule_baselines {
+            line.push_str(&format!(",{b:.4}"));
         }
         self.csv.line(&line)?;
         for (p, pop) in net.populations.iter().enumerate() {

@@ -212,6 +212,46 @@ impl PreTraces {
 pub struct PlasticChunk {
     /// W per synapse, aligned with the chunk's CSR table.
     pub weights: Vec<Real>,
+    /// Running sums, while plastic, of Σ_j Ẽ_j over the partners of each postsynaptic burst
+    /// and of each postsynaptic event (see [`RuleSums`]).
+    pub sums: RuleSums,
+}
+
+/// What the rule's burst term has seen: A = Σ over postsynaptic bursts, and C = Σ over
+/// postsynaptic events, of the presynaptic traces Σ_j Ẽ_j of the neuron's partners. Without
+/// homeostasis and clipping the weights change by η(A − p_b·C) in total, so A/C is the constant
+/// baseline at which they would not drift: the postsynaptic BP weighted by the presynaptic
+/// activity at each event, which differs from the population's BP when events and bursts
+/// come at different presynaptic activity (docs/xor_cortical.md, session 11).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RuleSums {
+    /// A, from bursts.
+    pub bursts: f64,
+    /// C, from events.
+    pub events: f64,
+}
+
+impl RuleSums {
+    /// A/C of the sums gathered since `earlier`: the drift-free constant baseline (NaN without
+    /// events).
+    pub fn baseline_since(self, earlier: RuleSums) -> f64 {
+        let c = self.events - earlier.events;
+        if c > 0.0 {
+            (self.bursts - earlier.bursts) / c
+        } else {
+            f64::NAN
+        }
+    }
+}
+
+impl std::ops::Add for RuleSums {
+    type Output = RuleSums;
+    fn add(self, o: RuleSums) -> RuleSums {
+        RuleSums {
+            bursts: self.bursts + o.bursts,
+            events: self.events + o.events,
+        }
+    }
 }
 
 /// Postsynaptic traces of one target chunk, shared by every plastic projection onto it with the
@@ -291,7 +331,10 @@ impl PlasticProjection {
                 for w in &mut weights {
                     *w = w.clamp(0.0, w_max);
                 }
-                PlasticChunk { weights }
+                PlasticChunk {
+                    weights,
+                    sums: RuleSums::default(),
+                }
             })
             .collect();
         let proj = PlasticProjection {
@@ -381,6 +424,17 @@ impl PlasticProjection {
         if !self.plastic {
             return;
         }
+        // W_ij += dw·Ẽ_j over the partners j of one postsynaptic neuron; returns Σ_j Ẽ_j.
+        let apply = |weights: &mut [Real], col: &[(u32, u32)], dw: Real| -> Real {
+            let mut pre_sum = 0.0;
+            for &(j, k) in col {
+                let x = pre_trace[j as usize];
+                pre_sum += x;
+                let w = &mut weights[k as usize];
+                *w = clip(*w + dw * x);
+            }
+            pre_sum
+        };
         for &i in post_events {
             let i = (i - base) as usize;
             let (e, b) = (traces.e_trace[i], traces.b_trace[i]);
@@ -390,18 +444,12 @@ impl PlasticProjection {
                 Baseline::MovingAverage => 1.0,
             };
             let dw = eta * (-baseline + homeostasis(e * inv_tau));
-            for &(j, k) in cols.col(i) {
-                let w = &mut state.weights[k as usize];
-                *w = clip(*w + dw * pre_trace[j as usize]);
-            }
+            state.sums.events += apply(&mut state.weights, cols.col(i), dw) as f64;
         }
         for &i in post_bursts {
             let i = (i - base) as usize;
             let dw = eta * (1.0 + homeostasis(traces.e_trace[i] * inv_tau));
-            for &(j, k) in cols.col(i) {
-                let w = &mut state.weights[k as usize];
-                *w = clip(*w + dw * pre_trace[j as usize]);
-            }
+            state.sums.bursts += apply(&mut state.weights, cols.col(i), dw) as f64;
         }
     }
 }
@@ -564,6 +612,48 @@ mod tests {
         // Ē is now 41/2 Hz: h = −(20.5 − 10)/20.5.
         let h = -(20.5 - 10.0) / 20.5;
         assert!((s.weights[0] - (w1 + 0.01 * (1.0 + h))).abs() < 1e-6);
+    }
+
+    #[test]
+    fn rule_sums_give_the_baseline_at_which_the_weights_do_not_move() {
+        // An event at Ẽ = 1, then a burst and an event at Ẽ = 2: A = 2, C = 3, so A/C = 2/3,
+        // while the BP (one burst in two events) is 1/2.
+        let run = |p_b: f64, plastic: bool| {
+            let (mut p, mut s, mut tr, mut pt, t) = pair(rule(Baseline::Constant(p_b)));
+            p.plastic = plastic;
+            pt.count(&[0]);
+            step(&p, (&mut s, &mut tr, &pt, &t), &[], &[0], &[]);
+            pt.count(&[0]);
+            step(&p, (&mut s, &mut tr, &pt, &t), &[], &[0], &[0]);
+            s
+        };
+        let s = run(0.4, true);
+        assert_eq!(
+            s.sums,
+            RuleSums {
+                bursts: 2.0,
+                events: 3.0
+            }
+        );
+        let b = s.sums.baseline_since(RuleSums::default());
+        assert!((b - 2.0 / 3.0).abs() < 1e-12);
+        assert!(
+            (run(b, true).weights[0] - 0.5).abs() < 1e-7,
+            "no net change at p_b = A/C"
+        );
+        assert!(
+            (run(0.5, true).weights[0] - 0.5).abs() > 1e-3,
+            "the BP is not it"
+        );
+        assert_eq!(
+            run(0.4, false).sums,
+            RuleSums::default(),
+            "nothing counts while off"
+        );
+        assert!(
+            s.sums.baseline_since(s.sums).is_nan(),
+            "no events since: NaN"
+        );
     }
 
     #[test]

@@ -6,5 +6,5 @@ pub mod burst_rule;
 pub mod protocols;
 
 pub use burst_rule::{
-    Baseline, BurstRule, PlasticChunk, PlasticProjection, PostTraces, PreTraces, Transmit,
+    Baseline, BurstRule, PlasticChunk, PlasticProjection, PostTraces, PreTraces, RuleSums, Transmit,
 };

@@ -27,6 +27,10 @@ pub struct WeightSummary {
     pub initial_sum: f64,
     pub final_sum: f64,
     pub final_mean: f64,
+    /// The constant baseline at which the burst term would not have changed the weights over
+    /// the run's plastic steps, A/C (crate::plasticity::RuleSums); null without postsynaptic
+    /// events while plastic.
+    pub rule_baseline: Option<f64>,
 }
 
 /// The figures of a run, written as `summary.json`.
