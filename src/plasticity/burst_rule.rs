@@ -222,7 +222,9 @@ pub struct PlasticChunk {
 /// homeostasis and clipping the weights change by η(A − p_b·C) in total, so A/C is the constant
 /// baseline at which they would not drift: the postsynaptic BP weighted by the presynaptic
 /// activity at each event, which differs from the population's BP when events and bursts
-/// come at different presynaptic activity (docs/xor_cortical.md, session 11).
+/// come at different presynaptic activity (docs/xor_cortical.md, session 11). Bursts of a
+/// neuron whose weights sit at w_max count in A but potentiate nothing, so once many weights
+/// are at a bound A/C no longer predicts the drift.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct RuleSums {
     /// A, from bursts.
