@@ -144,30 +144,37 @@ fn negative_rates_durations_and_weights() {
 
 #[test]
 fn bad_weight_distributions() {
-    let with = |w: &str| edit("weight = 0.1", &format!("weight = {w}"));
-    fails_with(
-        &with("{ dist = \"gauss\", mean = 0.1, sd = 0.01 }"),
-        &[
-            "projections.drive.weight.dist",
-            "uniform, normal, lognormal",
-        ],
-    );
-    fails_with(
-        &with("{ dist = \"uniform\", min = 0.2, max = 0.1 }"),
-        &["projections.drive.weight.max", "below min"],
-    );
-    fails_with(
-        &with("{ dist = \"normal\", mean = 0.1, std = 0.01 }"),
-        &["projections.drive.weight", "sd"],
-    );
-    fails_with(
-        &with("{ dist = \"lognormal\", mean = 0, sd = 0.01 }"),
-        &["projections.drive.weight.mean", "> 0"],
-    );
-    fails_with(
-        &with("{ dist = \"normal\", mean = 0.1, sd = -0.01 }"),
-        &["projections.drive.weight.sd", "≥ 0"],
-    );
+    let cases: [(&str, &[&str]); 5] = [
+        (
+            "{ dist = \"gauss\", mean = 0.1, sd = 0.01 }",
+            &[
+                "projections.drive.weight.dist",
+                "uniform, normal, lognormal",
+            ],
+        ),
+        (
+            "{ dist = \"uniform\", min = 0.2, max = 0.1 }",
+            &["projections.drive.weight.max", "below min"],
+        ),
+        (
+            "{ dist = \"normal\", mean = 0.1, std = 0.01 }",
+            &["projections.drive.weight", "sd"],
+        ),
+        (
+            "{ dist = \"lognormal\", mean = 0, sd = 0.01 }",
+            &["projections.drive.weight.mean", "> 0"],
+        ),
+        (
+            "{ dist = \"normal\", mean = 0.1, sd = -0.01 }",
+            &["projections.drive.weight.sd", "≥ 0"],
+        ),
+    ];
+    for (weight, expected) in cases {
+        fails_with(
+            &edit("weight = 0.1", &format!("weight = {weight}")),
+            expected,
+        );
+    }
 }
 
 #[test]

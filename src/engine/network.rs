@@ -572,22 +572,21 @@ impl Network {
         }
     }
 
-    /// Sum of the weights of plastic projection `proj` (None if it is not plastic).
-    pub fn weight_sum(&self, proj: usize) -> Option<f64> {
+    /// The state of plastic projection `proj` in each of its target chunks, in chunk order
+    /// (None if it is not plastic).
+    fn plastic_chunks(&self, proj: usize) -> Option<impl Iterator<Item = &PlasticChunk>> {
         let p = self.projections[proj].plastic.as_ref()?;
         let range = self.populations[self.projections[proj].spec.post]
             .chunks
             .clone();
+        Some(self.chunks[range].iter().map(|c| &c.plastic[p.slot]))
+    }
+
+    /// Sum of the weights of plastic projection `proj` (None if it is not plastic).
+    pub fn weight_sum(&self, proj: usize) -> Option<f64> {
         Some(
-            self.chunks[range]
-                .iter()
-                .map(|c| {
-                    c.plastic[p.slot]
-                        .weights
-                        .iter()
-                        .map(|&w| w as f64)
-                        .sum::<f64>()
-                })
+            self.plastic_chunks(proj)?
+                .map(|c| c.weights.iter().map(|&w| w as f64).sum::<f64>())
                 .sum(),
         )
     }
@@ -595,14 +594,9 @@ impl Network {
     /// The burst term's running sums of plastic projection `proj` (None if it is not plastic),
     /// added over its target chunks in chunk order.
     pub fn rule_sums(&self, proj: usize) -> Option<RuleSums> {
-        let p = self.projections[proj].plastic.as_ref()?;
-        let range = self.populations[self.projections[proj].spec.post]
-            .chunks
-            .clone();
         Some(
-            self.chunks[range]
-                .iter()
-                .fold(RuleSums::default(), |s, c| s + c.plastic[p.slot].sums),
+            self.plastic_chunks(proj)?
+                .fold(RuleSums::default(), |s, c| s + c.sums),
         )
     }
 
