@@ -585,8 +585,9 @@ fn set_lines(name: &str) -> Vec<String> {
 
 /// The trial circuits that docs/xor_cortical.md gives as starting points for the next trials
 /// load: T11 as a file, and M4, Q9, Q20, R6, R9, U6 and ZE as T11 with the `--set` edits of
-/// `docs/xor_cortical_{m4,q9,q20,r6,r9,u6,ze}.sets` applied in that order, and OC as U6 with
-/// `docs/xor_cortical_oc.sets` (an unknown or misspelt key fails validation). All keep the
+/// `docs/xor_cortical_{m4,q9,q20,r6,r9,u6,ze}.sets` applied in that order, OC as U6 with
+/// `docs/xor_cortical_oc.sets` and K1 as OC with `docs/xor_cortical_k1.sets` (an unknown or
+/// misspelt key fails validation). All keep the
 /// per-pathway PV pools, and each layer of edits takes effect over the one before: hidden2 ->
 /// output W0, PV_hidden2 -> output and input -> hidden1's learning rate are those the doc gives.
 /// The shipped `experiments/xor_cortical.toml` is U6 written out in full.
@@ -646,6 +647,14 @@ fn cortical_trial_circuits_in_the_docs_load() {
             "OC: {proj} p_b"
         );
     }
+    // K1 is layered on OC: hidden2's e_min and hidden1's e_max off, the rest as its header says.
+    let k1_edits = set_lines("k1");
+    assert_eq!(k1_edits.len(), 12, "k1");
+    let k1 = [&oc[..], &k1_edits[..]].concat();
+    let e = config::load(&t11, &k1).unwrap_or_else(|err| panic!("K1: {err}"));
+    let rule = |proj: &str| projection(&e, proj).plasticity.unwrap();
+    assert_eq!(rule("in2_h2").e_min, 0.0, "K1: hidden2's e_min");
+    assert_eq!(rule("in1_h1").e_max, 1000.0, "K1: hidden1's e_max");
     // The shipped file is that circuit written out: the same network and protocol, whatever the
     // order of its tables and inputs.
     let trial = config::load(&t11, &shipped_sets).unwrap();
