@@ -587,10 +587,10 @@ fn set_lines(name: &str) -> Vec<String> {
 /// load: T11 as a file, and M4, Q9, Q20, R6, R9, U6 and ZE as T11 with the `--set` edits of
 /// `docs/xor_cortical_{m4,q9,q20,r6,r9,u6,ze}.sets` applied in that order, OC as U6 with
 /// `docs/xor_cortical_oc.sets` and K1 as OC with `docs/xor_cortical_k1.sets` (an unknown or
-/// misspelt key fails validation). All keep the
-/// per-pathway PV pools, and each layer of edits takes effect over the one before: hidden2 ->
-/// output W0, PV_hidden2 -> output and input -> hidden1's learning rate are those the doc gives.
-/// The shipped `experiments/xor_cortical.toml` is U6 written out in full.
+/// misspelt key fails validation). All keep the per-pathway PV pools, and each layer of edits
+/// takes effect over the one before: hidden2 -> output W0, PV_hidden2 -> output and input ->
+/// hidden1's learning rate are those the doc gives. The shipped `experiments/xor_cortical.toml`
+/// is U6 written out in full.
 #[test]
 fn cortical_trial_circuits_in_the_docs_load() {
     let t11 = root().join("docs/xor_cortical_t11.toml");
@@ -635,11 +635,16 @@ fn cortical_trial_circuits_in_the_docs_load() {
             assert_eq!(eta, Some(in_h1_eta), "{name}: {proj} learning rate");
         }
     }
+    // `base` then the `n` edits of docs/xor_cortical_{name}.sets, loaded onto T11.
+    let layer = |base: &[String], name: &str, n: usize| {
+        let edits = set_lines(name);
+        assert_eq!(edits.len(), n, "{name}");
+        let sets = [base, &edits[..]].concat();
+        let e = config::load(&t11, &sets).unwrap_or_else(|err| panic!("{name}: {err}"));
+        (sets, e)
+    };
     // OC branches from U6 (not from ZE): every p_b at its population's no-teacher BP.
-    let oc_edits = set_lines("oc");
-    assert_eq!(oc_edits.len(), 9, "oc");
-    let oc = [&shipped_sets[..], &oc_edits[..]].concat();
-    let e = config::load(&t11, &oc).unwrap_or_else(|err| panic!("OC: {err}"));
+    let (oc, e) = layer(&shipped_sets, "oc", 9);
     for (proj, p_b) in [("in1_h1", 0.16), ("in2_h2", 0.62), ("h1_out", 0.21)] {
         let rule = projection(&e, proj).plasticity.unwrap();
         assert!(
@@ -648,10 +653,7 @@ fn cortical_trial_circuits_in_the_docs_load() {
         );
     }
     // K1 is layered on OC: hidden2's e_min and hidden1's e_max off, the rest as its header says.
-    let k1_edits = set_lines("k1");
-    assert_eq!(k1_edits.len(), 12, "k1");
-    let k1 = [&oc[..], &k1_edits[..]].concat();
-    let e = config::load(&t11, &k1).unwrap_or_else(|err| panic!("K1: {err}"));
+    let (_, e) = layer(&oc, "k1", 12);
     let rule = |proj: &str| projection(&e, proj).plasticity.unwrap();
     assert_eq!(rule("in2_h2").e_min, 0.0, "K1: hidden2's e_min");
     assert_eq!(rule("in1_h1").e_max, 1000.0, "K1: hidden1's e_max");

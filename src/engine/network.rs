@@ -234,7 +234,7 @@ impl Network {
                         pre_traces.len() - 1
                     }
                 };
-                let initial = proj.take_weights();
+                let initial = proj.weights.take().expect("Projection::build draws them");
                 let (p, states) = PlasticProjection::new(
                     rule,
                     (slot, traces, pre_trace),

@@ -92,7 +92,10 @@ impl Projection {
                 draw_chunk(spec.rule, n_pre, c, len, same, &mut rng)
             })
             .collect::<Vec<_>>();
-        let weights = spec.weight.fixed().is_none().then(|| {
+        // Drawn weights, and a plastic projection's (which the network builder moves into the
+        // target chunks), are stored per synapse.
+        let per_synapse = spec.weight.fixed().is_none() || spec.plasticity.is_some();
+        let weights = per_synapse.then(|| {
             tables
                 .par_iter()
                 .enumerate()
@@ -105,19 +108,6 @@ impl Projection {
             tables,
             weights,
             plastic: None,
-        }
-    }
-
-    /// Moves the initial weights out, per target chunk in table order (for a plastic
-    /// projection, whose weights live in the target chunks).
-    pub fn take_weights(&mut self) -> Vec<Vec<Real>> {
-        match self.weights.take() {
-            Some(w) => w,
-            None => self
-                .tables
-                .iter()
-                .map(|t| vec![self.fixed; t.len()])
-                .collect(),
         }
     }
 

@@ -6,7 +6,7 @@
 //! table order, so weights depend neither on the thread count nor on the other projections.
 
 use super::connectivity::ChunkCsr;
-use crate::engine::rng::{name_id, stream, Purpose};
+use crate::engine::rng::{name_id, stream, Purpose, Rng};
 use crate::Real;
 use rand_distr::{Distribution, LogNormal, Normal, Uniform};
 use std::fmt;
@@ -36,29 +36,18 @@ impl Weight {
         }
     }
 
-    /// The distribution's mean (before clipping for `Normal`).
-    pub fn mean(self) -> f64 {
-        match self {
-            Weight::Fixed(w) => w,
-            Weight::Uniform { min, max } => 0.5 * (min + max),
-            Weight::Normal { mean, .. } | Weight::LogNormal { mean, .. } => mean,
-        }
-    }
-
     /// The weights of one target chunk's `table`, in table order, drawn from the stream of
     /// (`seed`, projection `name`, `chunk`).
     pub fn chunk(self, seed: u64, name: &str, chunk: usize, table: &ChunkCsr) -> Vec<Real> {
         let n = table.len();
         let mut rng = stream(seed, Purpose::Weights, &[name_id(name), chunk as u64]);
-        let mut draw = |d: &dyn Fn(&mut crate::engine::rng::Rng) -> f64| -> Vec<Real> {
-            (0..n).map(|_| d(&mut rng) as Real).collect()
-        };
+        let mut draw = |d: &dyn Fn(&mut Rng) -> f64| (0..n).map(|_| d(&mut rng) as Real).collect();
         // The parameters were validated when the experiment was read (crate::config).
         match self {
             Weight::Fixed(w) => vec![w as Real; n],
             Weight::Uniform { min, max } => {
-                let u = Uniform::new_inclusive(min, max).expect("min ≤ max");
-                draw(&|r| u.sample(r))
+                let d = Uniform::new_inclusive(min, max).expect("min ≤ max");
+                draw(&|r| d.sample(r))
             }
             Weight::Normal { mean, sd } => {
                 let d = Normal::new(mean, sd).expect("sd ≥ 0");
