@@ -586,8 +586,9 @@ fn set_lines(name: &str) -> Vec<String> {
 /// The trial circuits that docs/xor_cortical.md gives as starting points for the next trials
 /// load: T11 as a file, and M4, Q9, Q20, R6, R9, U6 and ZE as T11 with the `--set` edits of
 /// `docs/xor_cortical_{m4,q9,q20,r6,r9,u6,ze}.sets` applied in that order, OC as U6 with
-/// `docs/xor_cortical_oc.sets`, K1 as OC with `docs/xor_cortical_k1.sets` and A3 as K1 with
-/// `docs/xor_cortical_a3.sets` (an unknown or misspelt key fails validation). All keep the per-pathway PV pools, and each layer of edits
+/// `docs/xor_cortical_oc.sets`, K1 as OC with `docs/xor_cortical_k1.sets`, A3 as K1 with
+/// `docs/xor_cortical_a3.sets` and A9 as A3 with `docs/xor_cortical_a9.sets` (an unknown or
+/// misspelt key fails validation). All keep the per-pathway PV pools, and each layer of edits
 /// takes effect over the one before: hidden2 -> output W0, PV_hidden2 -> output and input ->
 /// hidden1's learning rate are those the doc gives. The shipped `experiments/xor_cortical.toml`
 /// is U6 written out in full.
@@ -658,11 +659,17 @@ fn cortical_trial_circuits_in_the_docs_load() {
     assert_eq!(rule("in2_h2").e_min, 0.0, "K1: hidden2's e_min");
     assert_eq!(rule("in1_h1").e_max, 1000.0, "K1: hidden1's e_max");
     // A3 is layered on K1: hidden1's inputs fixed and hidden2's e_max off, K1's p_b kept.
-    let (_, e) = layer(&k1, "a3", 5);
+    let (a3, e) = layer(&k1, "a3", 5);
     let rule = |proj: &str| projection(&e, proj).plasticity.unwrap();
     assert_eq!(rule("in1_h1").eta, 0.0, "A3: hidden1's learning rate");
     assert_eq!(rule("in1_h2").e_max, 1000.0, "A3: hidden2's e_max");
     assert_eq!(rule("in1_h2").e_min, 0.0, "A3: hidden2's e_min from K1");
+    // A9 is layered on A3: hidden2's e_max at 12 Hz, hidden1 -> output capped lower.
+    let (_, e) = layer(&a3, "a9", 3);
+    let rule = |proj: &str| projection(&e, proj).plasticity.unwrap();
+    assert_eq!(rule("in2_h2").e_max, 12.0, "A9: hidden2's e_max");
+    assert_eq!(rule("h1_out").w_max, 0.235, "A9: hidden1 -> output's cap");
+    assert_eq!(rule("in2_h1").eta, 0.0, "A9: hidden1's learning rate from A3");
     // The shipped file is that circuit written out: the same network and protocol, whatever the
     // order of its tables and inputs.
     let trial = config::load(&t11, &shipped_sets).unwrap();
