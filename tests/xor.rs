@@ -669,7 +669,11 @@ fn cortical_trial_circuits_in_the_docs_load() {
     let rule = |proj: &str| projection(&e, proj).plasticity.unwrap();
     assert_eq!(rule("in2_h2").e_max, 12.0, "A9: hidden2's e_max");
     assert_eq!(rule("h1_out").w_max, 0.235, "A9: hidden1 -> output's cap");
-    assert_eq!(rule("in2_h1").eta, 0.0, "A9: hidden1's learning rate from A3");
+    assert_eq!(
+        rule("in2_h1").eta,
+        0.0,
+        "A9: hidden1's learning rate from A3"
+    );
     // The shipped file is that circuit written out: the same network and protocol, whatever the
     // order of its tables and inputs.
     let trial = config::load(&t11, &shipped_sets).unwrap();
