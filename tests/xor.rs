@@ -653,27 +653,45 @@ fn cortical_trial_circuits_in_the_docs_load() {
             "OC: {proj} p_b"
         );
     }
-    // K1 is layered on OC: hidden2's e_min and hidden1's e_max off, the rest as its header says.
-    let (k1, e) = layer(&oc, "k1", 12);
-    let rule = |proj: &str| projection(&e, proj).plasticity.unwrap();
-    assert_eq!(rule("in2_h2").e_min, 0.0, "K1: hidden2's e_min");
-    assert_eq!(rule("in1_h1").e_max, 1000.0, "K1: hidden1's e_max");
-    // A3 is layered on K1: hidden1's inputs fixed and hidden2's e_max off, K1's p_b kept.
-    let (a3, e) = layer(&k1, "a3", 5);
-    let rule = |proj: &str| projection(&e, proj).plasticity.unwrap();
-    assert_eq!(rule("in1_h1").eta, 0.0, "A3: hidden1's learning rate");
-    assert_eq!(rule("in1_h2").e_max, 1000.0, "A3: hidden2's e_max");
-    assert_eq!(rule("in1_h2").e_min, 0.0, "A3: hidden2's e_min from K1");
-    // A9 is layered on A3: hidden2's e_max at 12 Hz, hidden1 -> output capped lower.
-    let (_, e) = layer(&a3, "a9", 3);
-    let rule = |proj: &str| projection(&e, proj).plasticity.unwrap();
-    assert_eq!(rule("in2_h2").e_max, 12.0, "A9: hidden2's e_max");
-    assert_eq!(rule("h1_out").w_max, 0.235, "A9: hidden1 -> output's cap");
-    assert_eq!(
-        rule("in2_h1").eta,
-        0.0,
-        "A9: hidden1's learning rate from A3"
-    );
+    // K1 is layered on OC (hidden2's e_min and hidden1's e_max off), A3 on K1 (hidden1's inputs
+    // fixed, hidden2's e_max off) and A9 on A3 (hidden2's e_max at 12 Hz, hidden1 -> output
+    // capped lower); each layer's edits take effect and the earlier layers' stay.
+    type Field = fn(&burstccn::plasticity::BurstRule) -> f64;
+    let (e_min, e_max, eta, w_max): (Field, Field, Field, Field) =
+        (|r| r.e_min, |r| r.e_max, |r| r.eta, |r| r.w_max);
+    let mut base = oc;
+    for (name, n, checks) in [
+        (
+            "k1",
+            12,
+            vec![("in2_h2", e_min, 0.0), ("in1_h1", e_max, 1000.0)],
+        ),
+        (
+            "a3",
+            5,
+            vec![
+                ("in1_h1", eta, 0.0),
+                ("in1_h2", e_max, 1000.0),
+                ("in1_h2", e_min, 0.0),
+            ],
+        ),
+        (
+            "a9",
+            3,
+            vec![
+                ("in2_h2", e_max, 12.0),
+                ("h1_out", w_max, 0.235),
+                ("in2_h1", eta, 0.0),
+            ],
+        ),
+    ] {
+        let (sets, e) = layer(&base, name, n);
+        for (proj, field, want) in checks {
+            let rule = projection(&e, proj).plasticity.unwrap();
+            assert_eq!(field(&rule), want, "{name}: {proj}");
+        }
+        base = sets;
+    }
     // The shipped file is that circuit written out: the same network and protocol, whatever the
     // order of its tables and inputs.
     let trial = config::load(&t11, &shipped_sets).unwrap();
