@@ -272,7 +272,7 @@ impl<'a> Session<'a> {
                             final_mean: final_sum / synapses.max(1) as f64,
                             rule_baseline: net
                                 .rule_sums(k)
-                                .map(|s| s.baseline_since(RuleSums::default()))
+                                .map(RuleSums::baseline)
                                 .filter(|b| b.is_finite()),
                         },
                     ))

@@ -858,7 +858,7 @@ impl Driver<'_, '_> {
         let rule_baselines = (0..net.projections.len())
             .filter_map(|k| net.rule_sums(k))
             .zip(sums0)
-            .map(|(now, then)| now.baseline_since(then))
+            .map(|(now, then)| (now - then).baseline())
             .collect();
         Ok(ExampleResult {
             rule_baselines,

@@ -234,12 +234,11 @@ pub struct RuleSums {
 }
 
 impl RuleSums {
-    /// A/C of the sums gathered since `earlier`: the drift-free constant baseline (NaN without
-    /// events).
-    pub fn baseline_since(self, earlier: RuleSums) -> f64 {
-        let c = self.events - earlier.events;
-        if c > 0.0 {
-            (self.bursts - earlier.bursts) / c
+    /// A/C: the drift-free constant baseline (NaN without events). For what was gathered
+    /// between two readings, take it of their difference.
+    pub fn baseline(self) -> f64 {
+        if self.events > 0.0 {
+            self.bursts / self.events
         } else {
             f64::NAN
         }
@@ -252,6 +251,16 @@ impl std::ops::Add for RuleSums {
         RuleSums {
             bursts: self.bursts + o.bursts,
             events: self.events + o.events,
+        }
+    }
+}
+
+impl std::ops::Sub for RuleSums {
+    type Output = RuleSums;
+    fn sub(self, o: RuleSums) -> RuleSums {
+        RuleSums {
+            bursts: self.bursts - o.bursts,
+            events: self.events - o.events,
         }
     }
 }
@@ -637,7 +646,7 @@ mod tests {
                 events: 3.0
             }
         );
-        let b = s.sums.baseline_since(RuleSums::default());
+        let b = s.sums.baseline();
         assert!((b - 2.0 / 3.0).abs() < 1e-12);
         assert!(
             (run(b, true).weights[0] - 0.5).abs() < 1e-7,
@@ -653,7 +662,7 @@ mod tests {
             "nothing counts while off"
         );
         assert!(
-            s.sums.baseline_since(s.sums).is_nan(),
+            (s.sums - s.sums).baseline().is_nan(),
             "no events since: NaN"
         );
     }
