@@ -1,8 +1,12 @@
-"""Checks a SONATA spike file with libsonata against what h5py sees.
+"""Checks SONATA files written by burstccn with libsonata against what h5py sees.
 
-For every population under /spikes: libsonata lists it, reads as many spikes as the h5py
-datasets hold, with identical node ids and timestamps, reports time units "ms" and
-sorting "by_time"; the root attributes are magic = 0x0A7A and version = [0, 1].
+Every file: the root attributes are magic = 0x0A7A and version = [0, 1], and it holds
+/spikes, /edges or both.
+Spike files: for every population under /spikes, libsonata lists it, reads as many spikes as
+the h5py datasets hold, with identical node ids and timestamps, reports time units "ms" and
+sorting "by_time".
+Edge files (weights.h5): for every population under /edges, libsonata lists it with the size,
+source and target node populations, node ids and every attribute of group 0 that h5py reads.
 Exits 1 with one line per failure, 0 when everything matches.
 """
 
@@ -23,9 +27,18 @@ def check(path, failures):
         version = f.attrs.get("version")
         if version is None or list(np.asarray(version).ravel()) != [0, 1]:
             failures.append(f"root attribute version is {version!r}, expected [0, 1]")
-        if "spikes" not in f:
-            failures.append("no /spikes group")
-            return
+        has_spikes, has_edges = "spikes" in f, "edges" in f
+    if not (has_spikes or has_edges):
+        failures.append("neither a /spikes nor an /edges group")
+    if has_spikes:
+        check_spikes(path, failures)
+    if has_edges:
+        check_edges(path, failures)
+
+
+def check_spikes(path, failures):
+    """The /spikes populations of `path`, read by libsonata and by h5py."""
+    with h5py.File(path, "r") as f:
         expected = {}
         for name, group in f["spikes"].items():
             expected[name] = (group["node_ids"][()], group["timestamps"][()])
@@ -63,22 +76,65 @@ def check(path, failures):
             failures.append(f"population {name}: time units are {pop.time_units!r}, expected ms")
 
 
+def check_edges(path, failures):
+    """The /edges populations of `path`, read by libsonata and by h5py."""
+    expected = {}
+    with h5py.File(path, "r") as f:
+        for name, group in f["edges"].items():
+            expected[name] = {
+                "source": group["source_node_id"][()],
+                "target": group["target_node_id"][()],
+                "source_population": group["source_node_id"].attrs.get("node_population"),
+                "target_population": group["target_node_id"].attrs.get("node_population"),
+                "attributes": {k: v[()] for k, v in group["0"].items()},
+            }
+    storage = libsonata.EdgeStorage(path)
+    names = sorted(storage.population_names)
+    if names != sorted(expected):
+        failures.append(f"libsonata lists edge populations {names}, h5py {sorted(expected)}")
+    for name in names:
+        if name not in expected:
+            continue
+        want = expected[name]
+        pop = storage.open_population(name)
+        every = libsonata.Selection([[0, pop.size]])
+        print(f"{name}: {pop.size} edges {pop.source} -> {pop.target}, {sorted(pop.attribute_names)}")
+        if pop.size != len(want["source"]):
+            failures.append(f"edges {name}: libsonata reads {pop.size} edges, h5py {len(want['source'])}")
+            continue
+        for side in ("source", "target"):
+            if getattr(pop, side) != want[f"{side}_population"]:
+                failures.append(f"edges {name}: {side} population {getattr(pop, side)!r}")
+        if not np.array_equal(pop.source_nodes(every), want["source"]):
+            failures.append(f"edges {name}: libsonata and h5py read different source ids")
+        if not np.array_equal(pop.target_nodes(every), want["target"]):
+            failures.append(f"edges {name}: libsonata and h5py read different target ids")
+        if set(pop.attribute_names) != set(want["attributes"]):
+            failures.append(f"edges {name}: libsonata lists attributes {sorted(pop.attribute_names)}")
+            continue
+        for attr, values in want["attributes"].items():
+            if not np.array_equal(pop.get_attribute(attr, every), values):
+                failures.append(f"edges {name}: libsonata and h5py read different {attr}")
+
+
 def main():
-    if len(sys.argv) != 2:
-        print(f"usage: {sys.argv[0]} SPIKE_FILE", file=sys.stderr)
+    if len(sys.argv) < 2:
+        print(f"usage: {sys.argv[0]} SONATA_FILE...", file=sys.stderr)
         return 2
-    path = sys.argv[1]
-    failures = []
-    try:
-        check(path, failures)
-    except Exception as e:  # libsonata and h5py raise several types; report any as a failure
-        failures.append(f"{type(e).__name__}: {e}")
-    if failures:
-        for failure in failures:
-            print(f"check_sonata: {path}: {failure}", file=sys.stderr)
-        return 1
-    print(f"check_sonata: {path}: OK (libsonata {version('libsonata')}, h5py {h5py.__version__})")
-    return 0
+    status = 0
+    for path in sys.argv[1:]:
+        failures = []
+        try:
+            check(path, failures)
+        except Exception as e:  # libsonata and h5py raise several types; report any as a failure
+            failures.append(f"{type(e).__name__}: {e}")
+        if failures:
+            for failure in failures:
+                print(f"check_sonata: {path}: {failure}", file=sys.stderr)
+            status = 1
+            continue
+        print(f"check_sonata: {path}: OK (libsonata {version('libsonata')}, h5py {h5py.__version__})")
+    return status
 
 
 if __name__ == "__main__":

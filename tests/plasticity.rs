@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::run;
+use common::{read_edges, run};
 
 const NETWORK: &str = r#"
 duration_s = 6.0
@@ -109,15 +109,70 @@ fn drawn_initial_weights_are_clipped_to_w_max_and_do_not_depend_on_the_thread_co
         let w = &s["plastic_weights"]["plastic"];
         let n = s["synapses"].as_f64().unwrap();
         let sum = |k: &str| w[k].as_f64().unwrap();
-        (sum("initial_sum"), sum("final_sum"), n)
+        let edges = read_edges(&out.join("weights.h5"), "plastic");
+        ((sum("initial_sum"), sum("final_sum"), n), edges.weights)
     };
-    let (initial, last, n) = sums("1");
+    let ((initial, last, n), weights) = sums("1");
     assert!(n > 150_000.0, "{n} synapses");
     // E[min(U(0, 0.2), 0.1)] = 0.075; the standard error over n synapses is below 1e-4.
     let mean = initial / n;
     assert!((mean - 0.075).abs() < 1e-3, "initial mean weight {mean}");
     assert!(last != initial, "nothing was learned");
-    assert_eq!(sums("2"), (initial, last, n));
+    let two = sums("2");
+    assert_eq!(two.0, (initial, last, n));
+    // Synapse by synapse, in weights.h5.
+    assert_eq!(two.1, weights);
+}
+
+/// weights.h5 lists every synapse of a plastic projection under its own node ids, whatever
+/// target chunk holds it, with the initial and final weights whose sums the summary reports.
+#[test]
+fn weight_file_names_each_plastic_synapse_by_its_node_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    // One-to-one onto three target chunks: every edge must join neuron i to neuron i.
+    let net = NETWORK
+        .replace("duration_s = 6.0", "duration_s = 0.5")
+        .replace("size = 400", "size = 2500")
+        .replace(
+            "connectivity = \"pairwise\"\np = 0.2",
+            "connectivity = \"one_to_one\"",
+        )
+        .replace(
+            "weight = 0.05",
+            "weight = { dist = \"uniform\", min = 0.0, max = 0.2 }",
+        )
+        .replace("eta = 1e-6", "eta = 1e-3");
+    let file = dir.path().join("one_to_one.toml");
+    std::fs::write(&file, net).unwrap();
+    let out = dir.path().join("run");
+    let s = run(file.to_str().unwrap(), &out, &[]);
+    let e = read_edges(&out.join("weights.h5"), "plastic");
+    assert_eq!(e.targets, (0..2500).collect::<Vec<u64>>());
+    assert_eq!(e.sources, e.targets);
+    assert_eq!(
+        (e.source_population.as_str(), e.target_population.as_str()),
+        ("pre", "post")
+    );
+    let names: Vec<&str> = e.weights.keys().map(String::as_str).collect();
+    assert_eq!(names, ["syn_weight", "syn_weight_initial"]);
+    let w = &s["plastic_weights"]["plastic"];
+    for (name, key) in [
+        ("syn_weight_initial", "initial_sum"),
+        ("syn_weight", "final_sum"),
+    ] {
+        let sum: f64 = e.weights[name].iter().map(|&x| x as f64).sum();
+        let want = w[key].as_f64().unwrap();
+        assert!(
+            (sum - want).abs() < 1e-9 * want.abs().max(1.0),
+            "{name}: {sum} vs {want}"
+        );
+    }
+    let changed = e.weights["syn_weight"]
+        .iter()
+        .zip(&e.weights["syn_weight_initial"])
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(changed > 100, "only {changed} weights changed");
 }
 
 /// One synapse: a presynaptic doublet at 10/15 ms (one event); a postsynaptic event at ~20 ms and

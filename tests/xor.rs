@@ -6,7 +6,7 @@ mod common;
 
 use burstccn::config;
 use burstccn::experiment::protocol::Order;
-use common::{burstccn, root};
+use common::{burstccn, read_edges, root};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -241,6 +241,40 @@ fn interim_tests_run_teacher_free_between_epochs() {
         }
         assert_eq!(test["solved"].as_bool(), Some(solved));
     }
+    // weights.h5: every plastic synapse at build time, after each epoch with an interim test
+    // and at the end; each snapshot adds up to the ΣW of its block in learning.csv.
+    let edges = read_edges(&dir.path().join("weights.h5"), "h1_out");
+    assert_eq!(
+        (
+            edges.source_population.as_str(),
+            edges.target_population.as_str()
+        ),
+        ("hidden1", "output")
+    );
+    let names: Vec<&str> = edges.weights.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "syn_weight",
+            "syn_weight_epoch_1",
+            "syn_weight_epoch_2",
+            "syn_weight_initial"
+        ]
+    );
+    for (name, row) in [
+        ("syn_weight_initial", 0),
+        ("syn_weight_epoch_1", 8),
+        ("syn_weight_epoch_2", 16),
+        ("syn_weight", rows.len() - 1),
+    ] {
+        let sum: f64 = edges.weights[name].iter().map(|&w| w as f64).sum();
+        let csv = num(&rows[row], "w_h1_out");
+        assert!((sum - csv).abs() < 1e-3, "{name}: {sum} vs ΣW {csv}");
+    }
+    assert_ne!(
+        edges.weights["syn_weight_epoch_1"],
+        edges.weights["syn_weight_initial"]
+    );
     // Three epochs of a small network do not solve XOR, so no interim test counts.
     assert_eq!(s["xor"]["solved"].as_bool(), Some(false));
     assert!(s["xor"]["test_epochs_to_solve"].is_null());
@@ -1010,6 +1044,10 @@ fn ctrl_c_keeps_the_examples_measured_so_far() {
     assert_eq!(s["xor"]["solved"], false);
     assert!(!s["xor"]["pre_rates_hz"].as_object().unwrap().is_empty());
     hdf5::File::open(out.join("recordings.h5")).unwrap();
+    // The weights as they were when the run stopped, in a closed file.
+    let edges = read_edges(&out.join("weights.h5"), "h1_out");
+    assert!(edges.weights.contains_key("syn_weight"));
+    assert!(!edges.sources.is_empty());
 }
 
 #[test]

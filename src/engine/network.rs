@@ -582,6 +582,24 @@ impl Network {
         Some(self.chunks[range].iter().map(|c| &c.plastic[p.slot]))
     }
 
+    /// Every synapse of plastic projection `proj` as (presynaptic id, postsynaptic id, weight),
+    /// ordered by postsynaptic and then presynaptic id (None if it is not plastic).
+    pub fn plastic_synapses(
+        &self,
+        proj: usize,
+    ) -> Option<impl Iterator<Item = (u32, u32, Real)> + '_> {
+        let p = self.projections[proj].plastic.as_ref()?;
+        Some(
+            self.plastic_chunks(proj)?
+                .enumerate()
+                .flat_map(move |(c, state)| {
+                    let base = (c * CHUNK) as u32;
+                    p.synapses_by_target(c)
+                        .map(move |(i, j, k)| (j, base + i as u32, state.weights[k]))
+                }),
+        )
+    }
+
     /// Sum of the weights of plastic projection `proj` (None if it is not plastic).
     pub fn weight_sum(&self, proj: usize) -> Option<f64> {
         Some(

@@ -6,6 +6,7 @@ use crate::analysis::readouts::Series;
 use crate::config::Experiment;
 use crate::error::{Error, Result};
 use crate::plasticity::RuleSums;
+use crate::recording::edges::WeightFile;
 use crate::recording::summary::{Summary, WeightSummary};
 use crate::recording::Recorder;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -105,6 +106,8 @@ pub struct Session<'a> {
     pub threads: usize,
     pub net: Network,
     pub recorder: Recorder,
+    /// weights.h5, when the network has plastic projections.
+    weights: Option<WeightFile>,
     build_s: f64,
     initial_weights: Vec<Option<f64>>,
     total: u64,
@@ -132,6 +135,7 @@ impl<'a> Session<'a> {
         net.parallel = threads > 1;
         let build_s = t0.elapsed().as_secs_f64();
         let recorder = Recorder::create(&opts.out, &exp.record, exp.summary_start, &net)?;
+        let weights = WeightFile::create(&opts.out.join("weights.h5"), &net)?;
         let initial_weights = (0..net.projections.len())
             .map(|k| net.weight_sum(k))
             .collect();
@@ -142,6 +146,7 @@ impl<'a> Session<'a> {
             threads,
             net,
             recorder,
+            weights,
             build_s,
             initial_weights,
             total,
@@ -165,6 +170,15 @@ impl<'a> Session<'a> {
             }
             monitor(net, n);
         });
+    }
+
+    /// Writes the current per-synapse weights of the plastic projections to weights.h5 as
+    /// dataset `name` (nothing without plastic projections).
+    pub fn snapshot_weights(&mut self, name: &str) -> Result<()> {
+        match &mut self.weights {
+            Some(w) => w.snapshot(&self.net, name),
+            None => Ok(()),
+        }
     }
 
     /// Every [`CHECK_EVERY`] steps (and at the last one): updates the progress bar, and fails on
@@ -207,6 +221,7 @@ impl<'a> Session<'a> {
             threads,
             net,
             recorder,
+            weights,
             build_s,
             initial_weights,
             bar,
@@ -219,7 +234,9 @@ impl<'a> Session<'a> {
         let simulated_s = net.time();
         let totals = recorder.totals.clone();
         let synaptic_events = recorder.synaptic_events;
-        let closed = recorder.close();
+        let closed = recorder
+            .close()
+            .and(weights.map_or(Ok(()), |w| w.close(&net)));
         let status = match (&stop, &closed) {
             (None, Ok(())) => "complete",
             (Some(Error::Interrupted { .. }), _) => "interrupted",

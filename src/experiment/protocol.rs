@@ -28,6 +28,7 @@ use crate::engine::PopulationSpec;
 use crate::error::{Error, Result};
 use crate::inputs::current::{Injector, Waveform};
 use crate::neurons::Compartment;
+use crate::recording::edges;
 use crate::recording::rates::Counts;
 use crate::synapses::projection::ProjectionSpec;
 use crate::synapses::stp::StpParams;
@@ -1062,6 +1063,8 @@ impl Driver<'_, '_> {
             self.flush()?;
             if p.tests_after(epoch + 1) {
                 self.test(Block::Test, epoch + 1)?;
+                self.session
+                    .snapshot_weights(&edges::epoch_snapshot(epoch + 1))?;
             }
         }
         Ok(())

@@ -359,6 +359,17 @@ impl PlasticProjection {
         (proj, chunks)
     }
 
+    /// The synapses onto target chunk `chunk` ordered by local target and then presynaptic id,
+    /// as (local target, presynaptic id, index into the chunk's [`PlasticChunk::weights`]).
+    pub fn synapses_by_target(
+        &self,
+        chunk: usize,
+    ) -> impl Iterator<Item = (usize, u32, usize)> + '_ {
+        let cols = &self.columns[chunk];
+        (0..cols.col_ptr.len() - 1)
+            .flat_map(move |i| cols.col(i).iter().map(move |&(j, k)| (i, j, k as usize)))
+    }
+
     /// Connection phase for target chunk `chunk`, whose first neuron has population id `base`:
     /// transmits into the conductance column `g` as `transmit` says, applies homeostatic LTP
     /// at this step's presynaptic `pre_events`, and applies the rule for the chunk's
@@ -824,5 +835,21 @@ mod tests {
             }
         }
         assert!(seen.iter().all(|&s| s));
+        // The public walk visits the same synapses in order of (target, source).
+        let (proj, _) = PlasticProjection::new(
+            rule(Baseline::Constant(0.5)),
+            (0, 0, 0),
+            std::slice::from_ref(&table),
+            50,
+            vec![vec![0.0; table.len()]],
+        );
+        let walk: Vec<(usize, u32, usize)> = proj.synapses_by_target(0).collect();
+        let by_cols: Vec<(usize, u32, usize)> = (0..40)
+            .flat_map(|i| cols.col(i).iter().map(move |&(j, k)| (i, j, k as usize)))
+            .collect();
+        assert_eq!(walk, by_cols);
+        assert!(walk
+            .windows(2)
+            .all(|w| (w[0].0, w[0].1) <= (w[1].0, w[1].1)));
     }
 }

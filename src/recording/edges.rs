@@ -1,0 +1,144 @@
+//! Per-synapse weights of the plastic projections, in the SONATA edges layout (`weights.h5`),
+//! readable by h5py, libsonata (`EdgeStorage`) and bmtk.
+//!
+//! Layout, from the SONATA developer guide (v0.1), "Common conventions › HDF5" and "Network
+//! files › Edges", one edge population per plastic projection:
+//!
+//! ```text
+//! /                          attributes magic = 0x0A7A (uint32), version = [0, 1] (uint32[2])
+//! /edges/<projection>
+//!     source_node_id         uint64[N], attribute node_population = presynaptic population
+//!     target_node_id         uint64[N], attribute node_population = postsynaptic population
+//!     edge_type_id           int64[N]   the projection's index in the experiment file
+//!     edge_group_id          uint32[N]  all 0
+//!     edge_group_index       uint64[N]  0..N
+//!     0/syn_weight_initial   float32[N] weights when the network was built
+//!     0/syn_weight_epoch_<e> float32[N] after training epoch e (at each interim test of `learn`)
+//!     0/syn_weight           float32[N] at the end of the run (also when it was interrupted)
+//! ```
+//!
+//! Edges are sorted by target and then source node id. Weights are in units of the target
+//! compartment's leak conductance, as in the experiment files. The topology is written once; a
+//! snapshot costs one float per synapse in memory while it is written.
+
+use std::path::{Path, PathBuf};
+
+use hdf5::{File, Group, H5Type};
+
+use super::h5::{h5_err, write_array_attr, write_scalar_attr, write_str_attr};
+use super::sonata::{SONATA_MAGIC, SONATA_VERSION};
+use crate::engine::network::Network;
+use crate::{Error, Real, Result};
+
+/// Name of the final weights' dataset: SONATA's standard synaptic-weight attribute.
+pub const FINAL: &str = "syn_weight";
+/// Name of the weights at build time.
+pub const INITIAL: &str = "syn_weight_initial";
+
+/// Name of the snapshot taken after training epoch `epoch`.
+pub fn epoch_snapshot(epoch: u64) -> String {
+    format!("syn_weight_epoch_{epoch}")
+}
+
+/// The weight file of a run: one SONATA edge population per plastic projection.
+pub struct WeightFile {
+    path: PathBuf,
+    file: Option<File>,
+    /// (projection index, its attribute group `0`).
+    groups: Vec<(usize, Group)>,
+}
+
+impl WeightFile {
+    /// Creates `path` with the topology of every plastic projection of `net` and its current
+    /// weights as [`INITIAL`]; `Ok(None)` (and no file) when no projection is plastic.
+    pub fn create(path: &Path, net: &Network) -> Result<Option<Self>> {
+        let plastic: Vec<usize> = (0..net.projections.len())
+            .filter(|&k| net.projections[k].plastic.is_some())
+            .collect();
+        if plastic.is_empty() {
+            return Ok(None);
+        }
+        let err = h5_err(path);
+        let file = File::create(path).map_err(&err)?;
+        write_scalar_attr(&file, "magic", &SONATA_MAGIC)?;
+        write_array_attr(&file, "version", &SONATA_VERSION)?;
+        let edges = file.create_group("edges").map_err(&err)?;
+        let mut groups = Vec::with_capacity(plastic.len());
+        for k in plastic {
+            let spec = &net.projections[k].spec;
+            let group = edges.create_group(&spec.name).map_err(&err)?;
+            let (mut sources, mut targets) = (Vec::new(), Vec::new());
+            for (j, i, _) in net.plastic_synapses(k).into_iter().flatten() {
+                sources.push(j as u64);
+                targets.push(i as u64);
+            }
+            let n = sources.len();
+            for (name, ids, pop) in [
+                ("source_node_id", &sources, spec.pre),
+                ("target_node_id", &targets, spec.post),
+            ] {
+                let ds = write_column(&group, name, ids)?;
+                write_str_attr(&ds, "node_population", &net.populations[pop].name)?;
+            }
+            write_column(&group, "edge_type_id", &vec![k as i64; n])?;
+            write_column(&group, "edge_group_id", &vec![0u32; n])?;
+            write_column(
+                &group,
+                "edge_group_index",
+                &(0..n as u64).collect::<Vec<_>>(),
+            )?;
+            let attrs = group.create_group("0").map_err(&err)?;
+            groups.push((k, attrs));
+        }
+        let mut w = WeightFile {
+            path: path.to_owned(),
+            file: Some(file),
+            groups,
+        };
+        w.snapshot(net, INITIAL)?;
+        Ok(Some(w))
+    }
+
+    /// The path of the file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes the current weights of every plastic projection as dataset `name` of its group
+    /// `0`, and flushes the file so that the snapshot survives a crash.
+    pub fn snapshot(&mut self, net: &Network, name: &str) -> Result<()> {
+        for (k, group) in &self.groups {
+            let w: Vec<Real> = net
+                .plastic_synapses(*k)
+                .into_iter()
+                .flatten()
+                .map(|(_, _, w)| w)
+                .collect();
+            let ds = write_column(group, name, &w)?;
+            write_str_attr(&ds, "units", "leak conductance of the target compartment")?;
+        }
+        if let Some(f) = &self.file {
+            f.flush().map_err(h5_err(&self.path))?;
+        }
+        Ok(())
+    }
+
+    /// Writes the final weights ([`FINAL`]) and closes the file.
+    pub fn close(mut self, net: &Network) -> Result<()> {
+        self.snapshot(net, FINAL)?;
+        self.groups.clear();
+        if let Some(f) = self.file.take() {
+            f.close().map_err(h5_err(&self.path))?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes `values` as the 1-D dataset `name` of `group` (replacing nothing: names are unique).
+fn write_column<T: H5Type>(group: &Group, name: &str, values: &[T]) -> Result<hdf5::Dataset> {
+    group
+        .new_dataset_builder()
+        .with_data(values)
+        .create(name)
+        .map_err(|e| Error::hdf5(Path::new(&group.filename()), format!("`{name}`: {e}")))
+}
