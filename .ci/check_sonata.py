@@ -36,6 +36,15 @@ def check(path, failures):
         check_edges(path, failures)
 
 
+def shared_populations(kind, listed, expected, failures):
+    """The populations that libsonata lists (`listed`) and h5py found (`expected`), sorted;
+    a failure if the two lists differ."""
+    names = sorted(listed)
+    if names != sorted(expected):
+        failures.append(f"libsonata lists {kind} populations {names}, h5py {sorted(expected)}")
+    return [name for name in names if name in expected]
+
+
 def check_spikes(path, failures):
     """The /spikes populations of `path`, read by libsonata and by h5py."""
     with h5py.File(path, "r") as f:
@@ -48,12 +57,7 @@ def check_spikes(path, failures):
                 failures.append(f"population {name}: sorting attribute is not an HDF5 enum")
 
     reader = libsonata.SpikeReader(path)
-    names = sorted(reader.get_population_names())
-    if names != sorted(expected):
-        failures.append(f"libsonata lists populations {names}, h5py {sorted(expected)}")
-    for name in names:
-        if name not in expected:
-            continue
+    for name in shared_populations("spike", reader.get_population_names(), expected, failures):
         pop = reader[name]
         arrays = pop.get_dict()
         node_ids, timestamps = expected[name]
@@ -89,12 +93,7 @@ def check_edges(path, failures):
                 "attributes": {k: v[()] for k, v in group["0"].items()},
             }
     storage = libsonata.EdgeStorage(path)
-    names = sorted(storage.population_names)
-    if names != sorted(expected):
-        failures.append(f"libsonata lists edge populations {names}, h5py {sorted(expected)}")
-    for name in names:
-        if name not in expected:
-            continue
+    for name in shared_populations("edge", storage.population_names, expected, failures):
         want = expected[name]
         pop = storage.open_population(name)
         every = libsonata.Selection([[0, pop.size]])

@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 
 use hdf5::{File, Group, H5Type};
 
-use super::h5::{h5_err, write_array_attr, write_scalar_attr, write_str_attr};
-use super::sonata::{SONATA_MAGIC, SONATA_VERSION};
+use super::h5::{h5_err, write_str_attr};
+use super::sonata;
 use crate::engine::network::Network;
 use crate::{Error, Real, Result};
 
@@ -59,9 +59,7 @@ impl WeightFile {
             return Ok(None);
         }
         let err = h5_err(path);
-        let file = File::create(path).map_err(&err)?;
-        write_scalar_attr(&file, "magic", &SONATA_MAGIC)?;
-        write_array_attr(&file, "version", &SONATA_VERSION)?;
+        let file = sonata::create_file(path)?;
         let edges = file.create_group("edges").map_err(&err)?;
         let mut groups = Vec::with_capacity(plastic.len());
         for k in plastic {

@@ -36,6 +36,15 @@ pub const SONATA_MAGIC: u32 = 0x0A7A;
 /// Value of the root `version` attribute (major, minor).
 pub const SONATA_VERSION: [u32; 2] = [0, 1];
 
+/// Creates (or truncates) a SONATA file at `path`: an HDF5 file with the root attributes
+/// `magic` and `version`.
+pub fn create_file(path: &Path) -> Result<File> {
+    let file = File::create(path).map_err(h5_err(path))?;
+    write_scalar_attr(&file, "magic", &SONATA_MAGIC)?;
+    write_array_attr(&file, "version", &SONATA_VERSION)?;
+    Ok(file)
+}
+
 /// How the spikes of a population are ordered: the `sorting` attribute of a SONATA population
 /// group, an HDF5 enum with base type uint8 and these names and values.
 #[derive(H5Type, Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,9 +132,7 @@ impl SonataWriter {
             }
         }
         let err = h5_err(path);
-        let file = File::create(path).map_err(&err)?;
-        write_scalar_attr(&file, "magic", &SONATA_MAGIC)?;
-        write_array_attr(&file, "version", &SONATA_VERSION)?;
+        let file = create_file(path)?;
         let spikes = file.create_group("spikes").map_err(&err)?;
         let mut writers = Vec::with_capacity(populations.len());
         for name in populations {
