@@ -275,6 +275,21 @@ fn interim_tests_run_teacher_free_between_epochs() {
         edges.weights["syn_weight_epoch_1"],
         edges.weights["syn_weight_initial"]
     );
+    // The library reads the snapshots back in time order, which weights.png draws.
+    let read = burstccn::recording::edges::read(&dir.path().join("weights.h5")).unwrap();
+    let h1_out = read.iter().find(|p| p.projection == "h1_out").unwrap();
+    let order: Vec<&str> = h1_out.weights.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        order,
+        [
+            "syn_weight_initial",
+            "syn_weight_epoch_1",
+            "syn_weight_epoch_2",
+            "syn_weight"
+        ]
+    );
+    assert_eq!(read.len(), 6, "six plastic projections");
+    assert!(dir.path().join("weights.png").exists());
     // Three epochs of a small network do not solve XOR, so no interim test counts.
     assert_eq!(s["xor"]["solved"].as_bool(), Some(false));
     assert!(s["xor"]["test_epochs_to_solve"].is_null());

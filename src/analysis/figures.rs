@@ -1,6 +1,7 @@
 //! PNG figures of a run, drawn from its recordings: binned event rate, burst rate and burst
 //! probability of every rated population, the signal pairs of every correlation readout, and
-//! the curves of every `levels` readout. `burstccn plot RUN_DIR` redraws them.
+//! the curves of every `levels` readout, and the weight distributions of the plastic
+//! projections. `burstccn plot RUN_DIR` redraws them.
 
 use super::readouts::{RateColumn, Readout, Signal};
 use crate::analysis::bursts::{IsiRule, NeuronIsiState, SpikeClass};
@@ -8,6 +9,7 @@ use crate::config::Experiment;
 use crate::error::{Error, Result};
 use crate::neurons::Compartment;
 use crate::plot::{save_png, Figure, Panel, Series};
+use crate::recording::edges;
 use crate::recording::h5::read_column;
 use crate::recording::sonata::SonataReader;
 use std::path::{Path, PathBuf};
@@ -71,6 +73,9 @@ pub fn plot_run(dir: &Path, exp: &Experiment) -> Result<Vec<PathBuf>> {
     }
 
     if let Some(file) = raster(dir, exp)? {
+        written.push(file);
+    }
+    if let Some(file) = weight_histograms(dir, &exp.name)? {
         written.push(file);
     }
 
@@ -343,6 +348,77 @@ fn signals(exp: &Experiment, p: usize, compartment: Compartment, data: &Series) 
 const RASTER_NEURONS: u64 = 50;
 /// Longest stretch of time shown in the raster (the end of the run), s.
 const RASTER_SECONDS: f64 = 4.0;
+
+/// Bins of the weight histograms of `weights.png`.
+const WEIGHT_BINS: usize = 40;
+
+/// `weights.png`: per plastic projection, the distribution of its synaptic weights in each
+/// snapshot of `weights.h5` (as built, after the epochs of the interim tests, at the end), as
+/// the percentage of synapses per bin. `None` when the run has no weight file.
+fn weight_histograms(dir: &Path, name: &str) -> Result<Option<PathBuf>> {
+    let path = dir.join("weights.h5");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let panels: Vec<Panel> = edges::read(&path)?
+        .into_iter()
+        .filter(|p| !p.weights.is_empty())
+        .map(|p| {
+            let (lo, hi) = p
+                .weights
+                .iter()
+                .flat_map(|(_, w)| w.iter())
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &w| {
+                    (lo.min(w as f64), hi.max(w as f64))
+                });
+            // All weights equal (as built, uniform): one bin of width 1e-3 around them.
+            let width = ((hi - lo) / WEIGHT_BINS as f64).max(1e-3 / WEIGHT_BINS as f64);
+            let series = p
+                .weights
+                .iter()
+                .map(|(snapshot, w)| {
+                    let mut counts = [0usize; WEIGHT_BINS];
+                    for &x in w {
+                        counts[(((x as f64 - lo) / width) as usize).min(WEIGHT_BINS - 1)] += 1;
+                    }
+                    let scale = 100.0 / w.len().max(1) as f64;
+                    let label = snapshot
+                        .strip_prefix("syn_weight_")
+                        .unwrap_or("final")
+                        .replace("epoch_", "epoch ");
+                    Series::new(
+                        label,
+                        counts
+                            .iter()
+                            .enumerate()
+                            .map(|(k, &c)| (lo + (k as f64 + 0.5) * width, c as f64 * scale))
+                            .collect(),
+                    )
+                })
+                .collect();
+            Panel {
+                title: format!("{}: {} synapses", p.projection, p.weights[0].1.len()),
+                x_label: "weight (units of the target's leak conductance)".into(),
+                y_label: "synapses (%)".into(),
+                series,
+            }
+        })
+        .collect();
+    if panels.is_empty() {
+        return Ok(None);
+    }
+    let file = dir.join("weights.png");
+    save_png(
+        &Figure {
+            title: Some(format!("{name}: plastic weights")),
+            panels,
+            columns: 2,
+            ..Figure::default()
+        },
+        &file,
+    )?;
+    Ok(Some(file))
+}
 
 /// `raster.png`: the first neurons of every recorded population over the end of the run, with
 /// events and the later spikes of bursts (offline ISI rule, spec/plasticity.md §1.1) coloured

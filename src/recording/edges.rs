@@ -132,6 +132,49 @@ impl WeightFile {
     }
 }
 
+/// The weight snapshots of one projection in a weight file, in time order: initial, after each
+/// epoch, final.
+pub struct Snapshots {
+    pub projection: String,
+    /// (dataset name, weights).
+    pub weights: Vec<(String, Vec<Real>)>,
+}
+
+/// Reads every edge population of the weight file at `path` with its snapshots in time order.
+pub fn read(path: &Path) -> Result<Vec<Snapshots>> {
+    let err = h5_err(path);
+    let file = File::open(path).map_err(&err)?;
+    let edges = file.group("edges").map_err(&err)?;
+    let order = |name: &str| match name {
+        INITIAL => Some(0),
+        FINAL => Some(u64::MAX),
+        _ => name.strip_prefix("syn_weight_epoch_")?.parse().ok(),
+    };
+    let mut out = Vec::new();
+    for projection in edges.member_names().map_err(&err)? {
+        let group = edges.group(&format!("{projection}/0")).map_err(&err)?;
+        let mut names: Vec<(u64, String)> = group
+            .member_names()
+            .map_err(&err)?
+            .into_iter()
+            .filter_map(|n| Some((order(&n)?, n)))
+            .collect();
+        names.sort();
+        let weights = names
+            .into_iter()
+            .map(|(_, n)| {
+                let w = group.dataset(&n).and_then(|d| d.read_raw::<Real>());
+                w.map(|w| (n, w)).map_err(&err)
+            })
+            .collect::<Result<_>>()?;
+        out.push(Snapshots {
+            projection,
+            weights,
+        });
+    }
+    Ok(out)
+}
+
 /// Writes `values` as the 1-D dataset `name` of `group` (replacing nothing: names are unique).
 fn write_column<T: H5Type>(group: &Group, name: &str, values: &[T]) -> Result<hdf5::Dataset> {
     group
