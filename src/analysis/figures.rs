@@ -352,6 +352,19 @@ const RASTER_SECONDS: f64 = 4.0;
 /// Bins of the weight histograms of `weights.png`.
 const WEIGHT_BINS: usize = 40;
 
+/// Most snapshots drawn per panel of `weights.png`: the first, the last and evenly spaced ones
+/// between (a run with a test after every epoch has hundreds).
+const WEIGHT_CURVES: usize = 6;
+
+/// At most `most` indices out of 0..n: the first, the last and evenly spaced ones between.
+fn spread(n: usize, most: usize) -> Vec<usize> {
+    let shown = most.min(n);
+    if shown < 2 {
+        return (0..shown).collect();
+    }
+    (0..shown).map(|k| k * (n - 1) / (shown - 1)).collect()
+}
+
 /// `weights.png`: per plastic projection, the distribution of its synaptic weights in each
 /// snapshot of `weights.h5` (as built, after the epochs of the interim tests, at the end), as
 /// the percentage of synapses per bin. `None` when the run has no weight file.
@@ -371,11 +384,11 @@ fn weight_histograms(dir: &Path, name: &str) -> Result<Option<PathBuf>> {
                 .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &w| {
                     (lo.min(w as f64), hi.max(w as f64))
                 });
-            // All weights equal (as built, uniform): one bin of width 1e-3 around them.
+            // All weights equal (as built, uniform): bins over [w, w + 0.001].
             let width = ((hi - lo) / WEIGHT_BINS as f64).max(1e-3 / WEIGHT_BINS as f64);
-            let series = p
-                .weights
-                .iter()
+            let series = spread(p.weights.len(), WEIGHT_CURVES)
+                .into_iter()
+                .map(|k| &p.weights[k])
                 .map(|(snapshot, w)| {
                     let mut counts = [0usize; WEIGHT_BINS];
                     for &x in w {
@@ -491,4 +504,18 @@ fn zscore(x: &[f64]) -> Vec<f64> {
     x.iter()
         .map(|v| if sd > 0.0 { (v - m) / sd } else { 0.0 })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spread;
+
+    #[test]
+    fn spread_keeps_the_ends_and_spaces_the_rest() {
+        assert_eq!(spread(0, 6), Vec::<usize>::new());
+        assert_eq!(spread(1, 6), [0]);
+        assert_eq!(spread(4, 6), [0, 1, 2, 3]);
+        assert_eq!(spread(101, 6), [0, 20, 40, 60, 80, 100]);
+        assert_eq!(spread(500, 2), [0, 499]);
+    }
 }
