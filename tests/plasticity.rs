@@ -173,6 +173,103 @@ fn weight_file_names_each_plastic_synapse_by_its_node_ids() {
         .filter(|(a, b)| a != b)
         .count();
     assert!(changed > 100, "only {changed} weights changed");
+
+    // [initial_weights] starts a new run from them: its weights as built are the first run's
+    // final weights, synapse by synapse.
+    let file_set = format!(
+        "initial_weights.file=\"{}\"",
+        out.join("weights.h5").display()
+    );
+    let again = dir.path().join("again");
+    run(file.to_str().unwrap(), &again, &["--set", &file_set]);
+    let e2 = read_edges(&again.join("weights.h5"), "plastic");
+    assert_eq!(e2.weights["syn_weight_initial"], e.weights["syn_weight"]);
+    // An earlier snapshot by name.
+    let initial = dir.path().join("initial");
+    run(
+        file.to_str().unwrap(),
+        &initial,
+        &[
+            "--set",
+            &file_set,
+            "--set",
+            "initial_weights.snapshot=\"syn_weight_initial\"",
+        ],
+    );
+    let e3 = read_edges(&initial.join("weights.h5"), "plastic");
+    assert_eq!(
+        e3.weights["syn_weight_initial"],
+        e.weights["syn_weight_initial"]
+    );
+    // Clear errors: a snapshot the file lacks, other synapses, a projection this experiment
+    // does not have.
+    let fails = |extra: &[&str], fragments: &[&str]| {
+        let mut args = vec![
+            "run",
+            file.to_str().unwrap(),
+            "--quiet",
+            "--force",
+            "--set",
+            &file_set,
+        ];
+        args.extend_from_slice(extra);
+        let o = common::burstccn(
+            &[
+                &args[..],
+                &["--out", dir.path().join("bad").to_str().unwrap()],
+            ]
+            .concat(),
+        );
+        assert!(!o.status.success());
+        let msg = String::from_utf8_lossy(&o.stderr);
+        for f in fragments {
+            assert!(msg.contains(f), "{f:?} not in: {msg}");
+        }
+    };
+    fails(
+        &["--set", "initial_weights.snapshot=\"syn_weight_epoch_9\""],
+        &[
+            "initial_weights",
+            "syn_weight_epoch_9",
+            "snapshots: syn_weight, syn_weight_initial",
+        ],
+    );
+    fails(
+        &[
+            "--set",
+            "projections.plastic.plasticity.eta=0",
+            "--set",
+            "projections.plastic.connectivity=\"pairwise\"",
+            "--set",
+            "projections.plastic.p=0.1",
+        ],
+        &[
+            "initial_weights.file",
+            "other populations, connectivity or seed",
+        ],
+    );
+    let renamed = dir.path().join("renamed.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &renamed,
+        text.replace("[projections.plastic]", "[projections.other]"),
+    )
+    .unwrap();
+    let o = common::burstccn(&[
+        "run",
+        renamed.to_str().unwrap(),
+        "--quiet",
+        "--set",
+        &file_set,
+        "--out",
+        dir.path().join("bad2").to_str().unwrap(),
+    ]);
+    let msg = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        msg.contains("`plastic`, which is not a plastic projection of this experiment"),
+        "{msg}"
+    );
 }
 
 /// One synapse: a presynaptic doublet at 10/15 ms (one event); a postsynaptic event at ~20 ms and

@@ -11,7 +11,9 @@
 //! - `[[inputs]]`: current injectors;
 //! - `[record]`: which spikes, rates and state traces to record; `[summary]`: measurement window;
 //! - `[protocol]`: a learning protocol (crate::experiment::protocol), which sets the duration;
-//!   `[quick]`: `--set` edits applied by `burstccn learn --quick`.
+//!   `[quick]`: `--set` edits applied by `burstccn learn --quick`;
+//! - `[initial_weights]`: plastic weights from an earlier run's `weights.h5` (see
+//!   [`InitialWeights`]).
 //!
 //! Projection transmission and what may go with it (spec/synapses.md §2–4, spec/plasticity.md §3):
 //!
@@ -115,8 +117,23 @@ pub struct Experiment {
     pub input_injectors: BTreeMap<String, usize>,
     /// The learning protocol (`[protocol]`), run by `burstccn learn`; it sets `duration`.
     pub protocol: Option<Protocol>,
+    /// Weights of plastic projections read from a weight file (`[initial_weights]`), set after
+    /// the network is built.
+    pub initial_weights: Option<InitialWeights>,
     /// The resolved raw table (after `--set`), written to the run directory as config.toml.
     pub resolved: toml::Table,
+}
+
+/// `[initial_weights]`: `file` (a `weights.h5` of an earlier run, relative to the experiment
+/// file) and `snapshot` (a dataset of its group `0`, default `syn_weight`, the final weights).
+/// Every edge population of the file must be a plastic projection of the experiment, with the
+/// same synapses (same populations, connectivity and seed); the others keep their `weight`.
+#[derive(Clone, Debug)]
+pub struct InitialWeights {
+    pub path: PathBuf,
+    pub snapshot: String,
+    /// (projection index, source ids, target ids, weights).
+    pub projections: Vec<(usize, Vec<u64>, Vec<u64>, Vec<crate::Real>)>,
 }
 
 /// Reads `path`, applies `sets`, and validates.
@@ -240,6 +257,10 @@ pub fn parse(file: &str, dir: Option<&Path>, text: &str, sets: &[String]) -> Res
             }
         }
     };
+    let initial_weights = match top.get("initial_weights") {
+        None => None,
+        Some(v) => Some(b.initial_weights(sub_table(file, "initial_weights", v)?)?),
+    };
     top.finish()?;
 
     let network = NetworkSpec {
@@ -263,6 +284,7 @@ pub fn parse(file: &str, dir: Option<&Path>, text: &str, sets: &[String]) -> Res
         input_names,
         input_injectors,
         protocol,
+        initial_weights,
         resolved: raw,
     })
 }
@@ -293,6 +315,42 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
+    /// `[initial_weights]`: reads the snapshot and checks that it names plastic projections.
+    fn initial_weights(&self, t: ParamTable) -> Result<InitialWeights> {
+        let rel = t.string("file", None)?;
+        let path = match &self.dir {
+            Some(d) if Path::new(&rel).is_relative() => d.join(&rel),
+            _ => PathBuf::from(&rel),
+        };
+        let snapshot = t.string("snapshot", Some(crate::recording::edges::FINAL))?;
+        t.finish_ref()?;
+        let read = crate::recording::edges::read_snapshot(&path, &snapshot).map_err(|e| {
+            t.error(
+                "file",
+                format!("{e}; give the weights.h5 of an earlier run and one of its snapshots"),
+            )
+        })?;
+        let mut projections = Vec::with_capacity(read.len());
+        for (name, sources, targets, weights) in read {
+            let k = self
+                .projections
+                .iter()
+                .position(|(p, _)| p.name == name && p.plasticity.is_some())
+                .ok_or_else(|| {
+                    t.error(
+                        "file",
+                        format!("{} holds weights of `{name}`, which is not a plastic projection of this experiment", path.display()),
+                    )
+                })?;
+            projections.push((k, sources, targets, weights));
+        }
+        Ok(InitialWeights {
+            path,
+            snapshot,
+            projections,
+        })
+    }
+
     fn pop_index(&self, t: &ParamTable, key: &str) -> Result<usize> {
         let name = t.string(key, None)?;
         self.pops

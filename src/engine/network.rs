@@ -600,6 +600,53 @@ impl Network {
         )
     }
 
+    /// Sets the weights of plastic projection `proj` to `weights` (clipped to [0, w_max]),
+    /// given for the synapses `sources[n] → targets[n]` in the order of
+    /// [`Network::plastic_synapses`]; fails with a message if the projection is not plastic or
+    /// the synapses are not exactly its own.
+    pub fn set_plastic_weights(
+        &mut self,
+        proj: usize,
+        sources: &[u64],
+        targets: &[u64],
+        weights: &[Real],
+    ) -> std::result::Result<(), String> {
+        let p = self.projections[proj]
+            .plastic
+            .as_ref()
+            .ok_or("it is not plastic")?;
+        let w_max = p.rule.w_max as Real;
+        let range = self.populations[self.projections[proj].spec.post]
+            .chunks
+            .clone();
+        let mut n = 0;
+        for (c, chunk) in self.chunks[range].iter_mut().enumerate() {
+            let base = (c * CHUNK) as u64;
+            let state = &mut chunk.plastic[p.slot];
+            for (i, j, k) in p.synapses_by_target(c) {
+                if n >= sources.len() || (sources[n], targets[n]) != (j as u64, base + i as u64) {
+                    return Err(format!(
+                        "its synapse {n} is {j} → {} here but {} in the file: the file was written by a network with other populations, connectivity or seed",
+                        base + i as u64,
+                        match (sources.get(n), targets.get(n)) {
+                            (Some(s), Some(t)) => format!("{s} → {t}"),
+                            _ => "missing".into(),
+                        }
+                    ));
+                }
+                state.weights[k] = weights[n].clamp(0.0, w_max);
+                n += 1;
+            }
+        }
+        if n != sources.len() {
+            return Err(format!(
+                "it has {n} synapses here and {} in the file: the file was written by a network with other populations, connectivity or seed",
+                sources.len()
+            ));
+        }
+        Ok(())
+    }
+
     /// Sum of the weights of plastic projection `proj` (None if it is not plastic).
     pub fn weight_sum(&self, proj: usize) -> Option<f64> {
         Some(

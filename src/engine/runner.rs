@@ -133,6 +133,23 @@ impl<'a> Session<'a> {
         let t0 = Instant::now();
         let mut net = Network::build(&exp.network);
         net.parallel = threads > 1;
+        if let Some(init) = &exp.initial_weights {
+            for (k, sources, targets, weights) in &init.projections {
+                net.set_plastic_weights(*k, sources, targets, weights)
+                    .map_err(|m| {
+                        Error::config(
+                            &exp.file,
+                            "initial_weights.file",
+                            format!(
+                                "{} (snapshot {}) does not fit projection `{}`: {m}",
+                                init.path.display(),
+                                init.snapshot,
+                                net.projections[*k].spec.name
+                            ),
+                        )
+                    })?;
+            }
+        }
         let build_s = t0.elapsed().as_secs_f64();
         let recorder = Recorder::create(&opts.out, &exp.record, exp.summary_start, &net)?;
         let weights = WeightFile::create(&opts.out.join("weights.h5"), &net)?;

@@ -175,6 +175,52 @@ pub fn read(path: &Path) -> Result<Vec<Snapshots>> {
     Ok(out)
 }
 
+/// One snapshot of every edge population of a weight file: (projection, source ids, target
+/// ids, weights), in file order.
+pub type Snapshot = Vec<(String, Vec<u64>, Vec<u64>, Vec<Real>)>;
+
+/// Reads snapshot `name` (e.g. [`FINAL`]) of every edge population of the weight file at `path`;
+/// the error says which population lacks it or is malformed.
+pub fn read_snapshot(path: &Path, name: &str) -> Result<Snapshot> {
+    let err = h5_err(path);
+    let file = File::open(path).map_err(&err)?;
+    let edges = file
+        .group("edges")
+        .map_err(|_| Error::hdf5(path, "no /edges group: not a weight file"))?;
+    let mut out = Vec::new();
+    for projection in edges.member_names().map_err(&err)? {
+        let group = edges.group(&projection).map_err(&err)?;
+        let read = |ds: &str| -> Result<hdf5::Dataset> {
+            group.dataset(ds).map_err(|_| {
+                let have = group
+                    .group("0")
+                    .and_then(|g| g.member_names())
+                    .map(|v| v.join(", "))
+                    .unwrap_or_default();
+                Error::hdf5(
+                    path,
+                    format!("edge population `{projection}` has no `{ds}` (snapshots: {have})"),
+                )
+            })
+        };
+        let sources = read("source_node_id")?.read_raw::<u64>().map_err(&err)?;
+        let targets = read("target_node_id")?.read_raw::<u64>().map_err(&err)?;
+        let weights = read(&format!("0/{name}"))?
+            .read_raw::<Real>()
+            .map_err(&err)?;
+        if sources.len() != targets.len() || sources.len() != weights.len() {
+            return Err(Error::hdf5(
+                path,
+                format!(
+                    "edge population `{projection}`: node id and weight columns differ in length"
+                ),
+            ));
+        }
+        out.push((projection, sources, targets, weights));
+    }
+    Ok(out)
+}
+
 /// Writes `values` as the 1-D dataset `name` of `group` (replacing nothing: names are unique).
 fn write_column<T: H5Type>(group: &Group, name: &str, values: &[T]) -> Result<hdf5::Dataset> {
     group
