@@ -132,8 +132,8 @@ pub struct Experiment {
 pub struct InitialWeights {
     pub path: PathBuf,
     pub snapshot: String,
-    /// (projection index, source ids, target ids, weights).
-    pub projections: Vec<(usize, Vec<u64>, Vec<u64>, Vec<crate::Real>)>,
+    /// Each projection's index with its synapses and weights.
+    pub projections: Vec<(usize, crate::recording::edges::EdgeWeights)>,
 }
 
 /// Reads `path`, applies `sets`, and validates.
@@ -331,18 +331,19 @@ impl Builder<'_> {
             )
         })?;
         let mut projections = Vec::with_capacity(read.len());
-        for (name, sources, targets, weights) in read {
+        for edges in read {
+            let name = &edges.projection;
             let k = self
                 .projections
                 .iter()
-                .position(|(p, _)| p.name == name && p.plasticity.is_some())
+                .position(|(p, _)| &p.name == name && p.plasticity.is_some())
                 .ok_or_else(|| {
                     t.error(
                         "file",
                         format!("{} holds weights of `{name}`, which is not a plastic projection of this experiment", path.display()),
                     )
                 })?;
-            projections.push((k, sources, targets, weights));
+            projections.push((k, edges));
         }
         Ok(InitialWeights {
             path,

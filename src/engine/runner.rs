@@ -134,8 +134,8 @@ impl<'a> Session<'a> {
         let mut net = Network::build(&exp.network);
         net.parallel = threads > 1;
         if let Some(init) = &exp.initial_weights {
-            for (k, sources, targets, weights) in &init.projections {
-                net.set_plastic_weights(*k, sources, targets, weights)
+            for (k, e) in &init.projections {
+                net.set_plastic_weights(*k, &e.sources, &e.targets, &e.weights)
                     .map_err(|m| {
                         Error::config(
                             &exp.file,

@@ -175,13 +175,19 @@ pub fn read(path: &Path) -> Result<Vec<Snapshots>> {
     Ok(out)
 }
 
-/// One snapshot of every edge population of a weight file: (projection, source ids, target
-/// ids, weights), in file order.
-pub type Snapshot = Vec<(String, Vec<u64>, Vec<u64>, Vec<Real>)>;
+/// One snapshot of one edge population of a weight file.
+#[derive(Clone, Debug)]
+pub struct EdgeWeights {
+    pub projection: String,
+    /// Presynaptic and postsynaptic node id of each synapse.
+    pub sources: Vec<u64>,
+    pub targets: Vec<u64>,
+    pub weights: Vec<Real>,
+}
 
 /// Reads snapshot `name` (e.g. [`FINAL`]) of every edge population of the weight file at `path`;
 /// the error says which population lacks it or is malformed.
-pub fn read_snapshot(path: &Path, name: &str) -> Result<Snapshot> {
+pub fn read_snapshot(path: &Path, name: &str) -> Result<Vec<EdgeWeights>> {
     let err = h5_err(path);
     let file = File::open(path).map_err(&err)?;
     let edges = file
@@ -216,7 +222,12 @@ pub fn read_snapshot(path: &Path, name: &str) -> Result<Snapshot> {
                 ),
             ));
         }
-        out.push((projection, sources, targets, weights));
+        out.push(EdgeWeights {
+            projection,
+            sources,
+            targets,
+            weights,
+        });
     }
     Ok(out)
 }
