@@ -61,12 +61,7 @@ pub fn plot_run(dir: &Path, exp: &Experiment) -> Result<Vec<PathBuf>> {
         }
         let file = dir.join("rates.png");
         save_png(
-            &Figure {
-                title: Some(format!("{}: online event/burst rates", exp.name)),
-                panels,
-                columns: 2,
-                ..Figure::default()
-            },
+            &Figure::titled(format!("{}: online event/burst rates", exp.name), panels),
             &file,
         )?;
         written.push(file);
@@ -113,15 +108,10 @@ pub fn plot_run(dir: &Path, exp: &Experiment) -> Result<Vec<PathBuf>> {
     if !pairs.is_empty() {
         let file = dir.join("correlations.png");
         save_png(
-            &Figure {
-                title: Some(format!(
-                    "{}: readout signals (z-scored, 50-ms bins)",
-                    exp.name
-                )),
-                panels: pairs,
-                columns: 2,
-                ..Figure::default()
-            },
+            &Figure::titled(
+                format!("{}: readout signals (z-scored, 50-ms bins)", exp.name),
+                pairs,
+            ),
             &file,
         )?;
         written.push(file);
@@ -231,12 +221,7 @@ pub fn plot_seeds(out: &Path, dirs: &[PathBuf], exp: &Experiment) -> Result<Path
     }
     let file = out.join("seeds.png");
     save_png(
-        &Figure {
-            title: Some(format!("{}: across seeds", exp.name)),
-            panels,
-            columns: 2,
-            ..Figure::default()
-        },
+        &Figure::titled(format!("{}: across seeds", exp.name), panels),
         &file,
     )?;
     Ok(file)
@@ -422,12 +407,7 @@ fn weight_histograms(dir: &Path, name: &str) -> Result<Option<PathBuf>> {
     }
     let file = dir.join("weights.png");
     save_png(
-        &Figure {
-            title: Some(format!("{name}: plastic weights")),
-            panels,
-            columns: 2,
-            ..Figure::default()
-        },
+        &Figure::titled(format!("{name}: plastic weights"), panels),
         &file,
     )?;
     Ok(Some(file))

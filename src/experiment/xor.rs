@@ -329,15 +329,7 @@ pub fn learning_figure(
             series: weights,
         },
     ];
-    save_png(
-        &Figure {
-            title: Some(format!("{name}: learning")),
-            panels,
-            columns: 2,
-            ..Figure::default()
-        },
-        path,
-    )
+    save_png(&Figure::titled(format!("{name}: learning"), panels), path)
 }
 
 /// A horizontal line at `y` over the range of `x`.
@@ -448,12 +440,7 @@ pub fn learning_seeds_figure(
         },
     ];
     save_png(
-        &Figure {
-            title: Some(format!("{name}: learning across seeds")),
-            panels,
-            columns: 2,
-            ..Figure::default()
-        },
+        &Figure::titled(format!("{name}: learning across seeds"), panels),
         path,
     )
 }

@@ -99,6 +99,17 @@ impl Default for Figure {
     }
 }
 
+impl Figure {
+    /// A figure with a title and `panels`, two columns of the default size.
+    pub fn titled(title: impl Into<String>, panels: Vec<Panel>) -> Self {
+        Figure {
+            title: Some(title.into()),
+            panels,
+            ..Figure::default()
+        }
+    }
+}
+
 fn register_font() -> Result<()> {
     static DONE: OnceLock<bool> = OnceLock::new();
     let ok = *DONE.get_or_init(|| {
