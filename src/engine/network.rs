@@ -615,6 +615,9 @@ impl Network {
             .plastic
             .as_ref()
             .ok_or("it is not plastic")?;
+        if sources.len() != targets.len() || sources.len() != weights.len() {
+            return Err("the file's node id and weight columns differ in length".into());
+        }
         let w_max = p.rule.w_max as Real;
         let range = self.populations[self.projections[proj].spec.post]
             .chunks

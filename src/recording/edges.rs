@@ -1,15 +1,16 @@
 //! Per-synapse weights of the plastic projections, in the SONATA edges layout (`weights.h5`),
 //! readable by h5py, libsonata (`EdgeStorage`) and bmtk.
 //!
-//! Layout, from the SONATA developer guide (v0.1), "Common conventions › HDF5" and "Network
-//! files › Edges", one edge population per plastic projection:
+//! Layout: the edge files of the SONATA developer guide (v0.1), as libsonata reads them
+//! (`.ci/check_sonata.py` checks every file of the test run), one edge population per plastic
+//! projection:
 //!
 //! ```text
 //! /                          attributes magic = 0x0A7A (uint32), version = [0, 1] (uint32[2])
 //! /edges/<projection>
 //!     source_node_id         uint64[N], attribute node_population = presynaptic population
 //!     target_node_id         uint64[N], attribute node_population = postsynaptic population
-//!     edge_type_id           int64[N]   the projection's index in the experiment file
+//!     edge_type_id           int64[N]   the projection's index among the network's projections
 //!     edge_group_id          uint32[N]  all 0
 //!     edge_group_index       uint64[N]  0..N
 //!     0/syn_weight_initial   float32[N] weights when the network was built
@@ -95,11 +96,6 @@ impl WeightFile {
         };
         w.snapshot(net, INITIAL)?;
         Ok(Some(w))
-    }
-
-    /// The path of the file.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Writes the current weights of every plastic projection as dataset `name` of its group
