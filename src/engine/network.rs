@@ -611,41 +611,44 @@ impl Network {
         targets: &[u64],
         weights: &[Real],
     ) -> std::result::Result<(), String> {
+        let other =
+            "the file was written by a network with other populations, connectivity or seed";
         let p = self.projections[proj]
             .plastic
             .as_ref()
             .ok_or("it is not plastic")?;
-        if sources.len() != targets.len() || sources.len() != weights.len() {
-            return Err("the file's node id and weight columns differ in length".into());
+        let here: Vec<(u64, u64)> = self
+            .plastic_synapses(proj)
+            .into_iter()
+            .flatten()
+            .map(|(j, i, _)| (j as u64, i as u64))
+            .collect();
+        if here.len() != sources.len() || here.len() != targets.len() || here.len() != weights.len()
+        {
+            return Err(format!(
+                "it has {} synapses here and {} node ids and {} weights in the file: {other}",
+                here.len(),
+                sources.len(),
+                weights.len()
+            ));
         }
+        if let Some(n) = (0..here.len()).find(|&n| here[n] != (sources[n], targets[n])) {
+            return Err(format!(
+                "its synapse {n} is {} → {} here but {} → {} in the file: {other}",
+                here[n].0, here[n].1, sources[n], targets[n]
+            ));
+        }
+        // Same order as plastic_synapses: chunk by chunk, each by target and source.
         let w_max = p.rule.w_max as Real;
         let range = self.populations[self.projections[proj].spec.post]
             .chunks
             .clone();
-        let mut n = 0;
+        let mut from = weights.iter();
         for (c, chunk) in self.chunks[range].iter_mut().enumerate() {
-            let base = (c * CHUNK) as u64;
             let state = &mut chunk.plastic[p.slot];
-            for (i, j, k) in p.synapses_by_target(c) {
-                if n >= sources.len() || (sources[n], targets[n]) != (j as u64, base + i as u64) {
-                    return Err(format!(
-                        "its synapse {n} is {j} → {} here but {} in the file: the file was written by a network with other populations, connectivity or seed",
-                        base + i as u64,
-                        match (sources.get(n), targets.get(n)) {
-                            (Some(s), Some(t)) => format!("{s} → {t}"),
-                            _ => "missing".into(),
-                        }
-                    ));
-                }
-                state.weights[k] = weights[n].clamp(0.0, w_max);
-                n += 1;
+            for ((_, _, k), &w) in p.synapses_by_target(c).zip(&mut from) {
+                state.weights[k] = w.clamp(0.0, w_max);
             }
-        }
-        if n != sources.len() {
-            return Err(format!(
-                "it has {n} synapses here and {} in the file: the file was written by a network with other populations, connectivity or seed",
-                sources.len()
-            ));
         }
         Ok(())
     }

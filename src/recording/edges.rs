@@ -44,7 +44,7 @@ pub fn epoch_snapshot(epoch: u64) -> String {
 /// The weight file of a run: one SONATA edge population per plastic projection.
 pub struct WeightFile {
     path: PathBuf,
-    file: Option<File>,
+    file: File,
     /// (projection index, its attribute group `0`).
     groups: Vec<(usize, Group)>,
 }
@@ -91,7 +91,7 @@ impl WeightFile {
         }
         let mut w = WeightFile {
             path: path.to_owned(),
-            file: Some(file),
+            file,
             groups,
         };
         w.snapshot(net, INITIAL)?;
@@ -111,20 +111,16 @@ impl WeightFile {
             let ds = write_column(group, name, &w)?;
             write_str_attr(&ds, "units", "leak conductance of the target compartment")?;
         }
-        if let Some(f) = &self.file {
-            f.flush().map_err(h5_err(&self.path))?;
-        }
-        Ok(())
+        self.file.flush().map_err(h5_err(&self.path))
     }
 
     /// Writes the final weights ([`FINAL`]) and closes the file.
     pub fn close(mut self, net: &Network) -> Result<()> {
         self.snapshot(net, FINAL)?;
-        self.groups.clear();
-        if let Some(f) = self.file.take() {
-            f.close().map_err(h5_err(&self.path))?;
-        }
-        Ok(())
+        let WeightFile { path, file, groups } = self;
+        // The groups are handles into the file: closed first.
+        drop(groups);
+        file.close().map_err(h5_err(&path))
     }
 }
 
@@ -136,19 +132,38 @@ pub struct Snapshots {
     pub weights: Vec<(String, Vec<Real>)>,
 }
 
+/// Opens the weight file at `path` and its edge populations by name (the file is returned so
+/// that it outlives the groups).
+fn open_populations(path: &Path) -> Result<(File, Vec<(String, Group)>)> {
+    let err = h5_err(path);
+    let file = File::open(path).map_err(&err)?;
+    let edges = file
+        .group("edges")
+        .map_err(|_| Error::hdf5(path, "no /edges group: not a weight file"))?;
+    let groups = edges
+        .member_names()
+        .map_err(&err)?
+        .into_iter()
+        .map(|name| {
+            let g = edges.group(&name).map_err(&err)?;
+            Ok((name, g))
+        })
+        .collect::<Result<_>>()?;
+    Ok((file, groups))
+}
+
 /// Reads every edge population of the weight file at `path` with its snapshots in time order.
 pub fn read(path: &Path) -> Result<Vec<Snapshots>> {
     let err = h5_err(path);
-    let file = File::open(path).map_err(&err)?;
-    let edges = file.group("edges").map_err(&err)?;
+    let (_file, populations) = open_populations(path)?;
     let order = |name: &str| match name {
         INITIAL => Some(0),
         FINAL => Some(u64::MAX),
         _ => name.strip_prefix("syn_weight_epoch_")?.parse().ok(),
     };
     let mut out = Vec::new();
-    for projection in edges.member_names().map_err(&err)? {
-        let group = edges.group(&format!("{projection}/0")).map_err(&err)?;
+    for (projection, group) in populations {
+        let group = group.group("0").map_err(&err)?;
         let mut names: Vec<(u64, String)> = group
             .member_names()
             .map_err(&err)?
@@ -185,13 +200,9 @@ pub struct EdgeWeights {
 /// the error says which population lacks it or is malformed.
 pub fn read_snapshot(path: &Path, name: &str) -> Result<Vec<EdgeWeights>> {
     let err = h5_err(path);
-    let file = File::open(path).map_err(&err)?;
-    let edges = file
-        .group("edges")
-        .map_err(|_| Error::hdf5(path, "no /edges group: not a weight file"))?;
+    let (_file, populations) = open_populations(path)?;
     let mut out = Vec::new();
-    for projection in edges.member_names().map_err(&err)? {
-        let group = edges.group(&projection).map_err(&err)?;
+    for (projection, group) in populations {
         let read = |ds: &str| -> Result<hdf5::Dataset> {
             group.dataset(ds).map_err(|_| {
                 let have = group
