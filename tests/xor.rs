@@ -636,18 +636,20 @@ fn set_lines(name: &str) -> Vec<String> {
 /// load: T11 as a file, and M4, Q9, Q20, R6, R9, U6 and ZE as T11 with the `--set` edits of
 /// `docs/xor_cortical_{m4,q9,q20,r6,r9,u6,ze}.sets` applied in that order, OC as U6 with
 /// `docs/xor_cortical_oc.sets`, K1 as OC with `docs/xor_cortical_k1.sets`, A3 as K1 with
-/// `docs/xor_cortical_a3.sets` and A9 as A3 with `docs/xor_cortical_a9.sets` (an unknown or
-/// misspelt key fails validation). All keep the per-pathway PV pools, and each layer of edits
-/// takes effect over the one before: hidden2 -> output W0, PV_hidden2 -> output and input ->
-/// hidden1's learning rate are those the doc gives. The shipped `experiments/xor_cortical.toml`
-/// is U6 written out in full.
+/// `docs/xor_cortical_a3.sets`, A9 as A3 with `docs/xor_cortical_a9.sets` and J as A9 with
+/// `docs/xor_cortical_j.sets` (an unknown or misspelt key fails validation). All keep the
+/// per-pathway PV pools, and each layer of edits takes effect over the one before: hidden2 ->
+/// output W0, PV_hidden2 -> output and input -> hidden1's learning rate are those the doc gives.
+/// The shipped `experiments/xor_cortical.toml` is J written out in full, without the parts that
+/// J switches off: the zero-weight feedback onto hidden1, its q_relay, hidden1's zero somatic
+/// offset and the zero-rate plasticity of input -> hidden1.
 #[test]
 fn cortical_trial_circuits_in_the_docs_load() {
     let t11 = root().join("docs/xor_cortical_t11.toml");
     let mut sets: Vec<String> = Vec::new();
-    // The edits of the circuit that experiments/xor_cortical.toml writes out.
-    let mut shipped_sets: Vec<String> = Vec::new();
-    for (name, edits, n_edits, h2_out, pv_h2_out, in_h1_eta, shipped) in [
+    // U6's edits, on which OC and the later layers build.
+    let mut u6_sets: Vec<String> = Vec::new();
+    for (name, edits, n_edits, h2_out, pv_h2_out, in_h1_eta, is_u6) in [
         ("T11", None, 0, 0.1, 0.12, 0.00036, false),
         ("M4", Some("m4"), 37, 0.15, 0.12, 0.0043, false),
         ("Q9", Some("q9"), 7, 0.05, 0.22, 0.0043, false),
@@ -663,8 +665,8 @@ fn cortical_trial_circuits_in_the_docs_load() {
             assert_eq!(lines.len(), n_edits, "{edits}");
             sets.extend(lines);
         }
-        if shipped {
-            shipped_sets.clone_from(&sets);
+        if is_u6 {
+            u6_sets.clone_from(&sets);
         }
         let e = config::load(&t11, &sets).unwrap_or_else(|err| panic!("{name}: {err}"));
         for pool in ["pv_input1", "pv_input2", "pv_hidden1", "pv_hidden2"] {
@@ -694,7 +696,7 @@ fn cortical_trial_circuits_in_the_docs_load() {
         (sets, e)
     };
     // OC branches from U6 (not from ZE): every p_b at its population's no-teacher BP.
-    let (oc, e) = layer(&shipped_sets, "oc", 9);
+    let (oc, e) = layer(&u6_sets, "oc", 9);
     for (proj, p_b) in [("in1_h1", 0.16), ("in2_h2", 0.62), ("h1_out", 0.21)] {
         let rule = projection(&e, proj).plasticity.unwrap();
         assert!(
@@ -733,6 +735,16 @@ fn cortical_trial_circuits_in_the_docs_load() {
                 ("in2_h1", eta, 0.0),
             ],
         ),
+        (
+            "j",
+            17,
+            vec![
+                ("in1_h2", e_min, 1.0),
+                ("in2_h2", w_max, 0.2),
+                ("h1_out", eta, 0.0006),
+                ("in2_h2", e_max, 12.0),
+            ],
+        ),
     ] {
         let (sets, e) = layer(&base, name, n);
         for (proj, field, want) in checks {
@@ -741,33 +753,102 @@ fn cortical_trial_circuits_in_the_docs_load() {
         }
         base = sets;
     }
-    // The shipped file is that circuit written out: the same network and protocol, whatever the
-    // order of its tables and inputs.
-    let trial = config::load(&t11, &shipped_sets).unwrap();
+    // The shipped file is J written out: the same network and protocol, whatever the order of
+    // its tables and inputs, once J's switched-off parts are taken out of the trial.
+    let trial = config::load(&t11, &base).unwrap();
+    assert_eq!(projection(&trial, "y_out_h1").weight.fixed(), Some(0.0));
+    assert_eq!(projection(&trial, "q_qrelay_h1").weight.fixed(), Some(0.0));
     let shipped = config::load(&root().join(CORTICAL), &[]).unwrap();
-    fn sorted<T: std::fmt::Debug>(v: &[T]) -> Vec<String> {
-        let mut d: Vec<String> = v.iter().map(|x| format!("{x:?}")).collect();
-        d.sort();
-        d
+    let (a, b) = (by_name(&trial.network), by_name(&shipped.network));
+    let off_in_j = |s: &String| {
+        let mut words = s.split(' ');
+        let (first, second) = (words.next(), words.next());
+        let off = ["q_relay", "y_out_h1", "out_qrelay", "q_qrelay_h1"];
+        off.iter().any(|n| first == Some(n))
+            || (first == Some("inject") && second == Some("q_relay"))
+            || s.starts_with("inject hidden1 Soma ")
+    };
+    for (k, (trial_part, shipped_part)) in a.into_iter().zip(b).enumerate() {
+        let trial_part: Vec<String> = trial_part.into_iter().filter(|s| !off_in_j(s)).collect();
+        assert_eq!(trial_part, shipped_part, "part {k} of the network");
     }
-    let (a, b) = (&trial.network, &shipped.network);
-    assert_eq!(sorted(&a.populations), sorted(&b.populations));
-    assert_eq!(sorted(&a.projections), sorted(&b.projections));
-    assert_eq!(sorted(&a.injectors), sorted(&b.injectors));
-    assert_eq!(sorted(&a.drives), sorted(&b.drives));
-    assert_eq!(
-        format!("{:?}", trial.protocol),
-        format!("{:?}", shipped.protocol)
-    );
+    // The protocol lists plastic projections by index; compare the learning ones by name.
+    let learning = |e: &config::Experiment| -> Vec<String> {
+        let p = e.protocol.as_ref().unwrap();
+        let mut names: Vec<String> = (p.plastic.iter())
+            .map(|&k| &e.network.projections[k].0)
+            .filter(|s| s.plasticity.is_some_and(|r| r.eta != 0.0))
+            .map(|s| s.name.clone())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(learning(&trial), ["h1_out", "in1_h2", "in2_h2"]);
+    assert_eq!(learning(&shipped), learning(&trial));
+    let without_plastic = |e: &config::Experiment| {
+        e.protocol
+            .clone()
+            .map(|p| burstccn::experiment::protocol::Protocol {
+                plastic: Vec::new(),
+                ..p
+            })
+    };
+    assert_eq!(without_plastic(&trial), without_plastic(&shipped));
     assert_eq!(trial.duration, shipped.duration);
+}
+
+/// A network's populations, projections, injectors and drives as sorted strings that name
+/// populations instead of indexing them, so networks with different population lists compare.
+/// A projection without learning (η = 0) is written as one without plasticity.
+fn by_name(n: &burstccn::engine::network::NetworkSpec) -> [Vec<String>; 4] {
+    let pop = |i: usize| n.populations[i].name.as_str();
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let pops = n.populations.iter().map(|p| format!("{} {p:?}", p.name));
+    let projections = n.projections.iter().map(|(s, stp)| {
+        let (pre, post) = (pop(s.pre), pop(s.post));
+        let s = burstccn::synapses::projection::ProjectionSpec {
+            pre: 0,
+            post: 0,
+            stp: None,
+            plasticity: s.plasticity.filter(|r| r.eta != 0.0),
+            ..s.clone()
+        };
+        format!("{} {pre} -> {post} {s:?} {stp:?}", s.name)
+    });
+    let injectors = n.injectors.iter().map(|i| {
+        let (name, compartment) = (pop(i.population), i.compartment);
+        let i = burstccn::inputs::current::Injector {
+            population: 0,
+            ..i.clone()
+        };
+        format!("inject {name} {compartment:?} {i:?}")
+    });
+    let drives = n.drives.iter().map(|d| {
+        let name = pop(d.population);
+        let d = burstccn::inputs::poisson_drive::PoissonDrive {
+            population: 0,
+            ..d.clone()
+        };
+        format!("{name} drive {d:?}")
+    });
+    [
+        sorted(pops.collect()),
+        sorted(projections.collect()),
+        sorted(injectors.collect()),
+        sorted(drives.collect()),
+    ]
 }
 
 /// The cortical circuit (docs/xor_cortical.md) at full size, a 2-s burn-in, the pre-test and
 /// one training epoch in shuffled order (66 s simulated). Untrained, the output is below 6 Hz
-/// for every input and the hidden layers burst at their p_b without a teacher. The teacher
-/// moves the output's BP both ways from its no-teacher value, and the feedback carries it
-/// down: Y raises hidden1's BP with the output's bursts, and through SST the missing output
-/// bursts of 11 release hidden2. Every comparison is of one example with the teacher on
+/// for every input and not XOR-shaped: hidden2 holds 11 down, but 00 is as high as 10 and 01.
+/// The learning projections' populations burst near their p_b without a teacher. The teacher
+/// moves the output's BP both ways, and the feedback carries it to hidden2's dendrites only:
+/// through SST, the output's bursts of 10 and 01 lower hidden2's BP against 11's, and hidden1,
+/// which has no feedback, is unmoved. Every comparison is of one example with the teacher on
 /// (training) and off (pre-test), so what differs is the teaching signal's.
 #[test]
 fn cortical_circuit_carries_the_teaching_signal_to_the_hidden_dendrites() {
@@ -786,25 +867,20 @@ fn cortical_circuit_carries_the_teaching_signal_to_the_hidden_dendrites() {
     );
     let x = &s["xor"];
     let f = |v: &serde_json::Value| v.as_f64().unwrap();
-    // Each population's p_b, read from the file once.
-    let p_b: BTreeMap<&str, f64> = ["hidden1", "hidden2", "output"]
-        .into_iter()
-        .map(|pop| (pop, baseline_onto(CORTICAL, pop)))
-        .collect();
-    let p_b = |pop: &str| p_b[pop];
+    let (p_b_hidden2, p_b_output) = (
+        baseline_onto(CORTICAL, "hidden2"),
+        baseline_onto(CORTICAL, "output"),
+    );
     for (ex, ones) in [
         ("00", [false, false]),
         ("10", [true, false]),
         ("01", [false, true]),
         ("11", [true, true]),
     ] {
-        // Below the 6-Hz criterion for every input, and ordered as the inputs sum (11 highest,
-        // checked below). The output's somatic offset is set for the trained network
-        // (docs/xor_cortical.md, session 9): measured 3.88 / 4.69 / 4.75 / 5.50 Hz, so 11 sits
-        // at the top of the 3.5-5.5 Hz of the published set-ups.
+        // Measured (seed 1): 4.94 / 4.80 / 4.96 / 3.40 Hz.
         let out = f(&x["pre_rates_hz"][ex]);
         assert!(
-            (3.5..5.8).contains(&out),
+            (2.5..5.8).contains(&out),
             "{ex}: untrained output ER {out} Hz"
         );
         let pre_er = &x["pre_population_rates_hz"][ex];
@@ -821,37 +897,30 @@ fn cortical_circuit_carries_the_teaching_signal_to_the_hidden_dendrites() {
                 "{ex}: {pop} spike rate {spikes} Hz"
             );
         }
-        // No teacher: hidden1, and hidden2 where it fires (it is below threshold for 00), burst
-        // at their p_b; the output's p_b sits below its no-teacher BP (trial Q20), which is why
-        // hidden1 -> output grows to its cap with or without a teacher.
+        // No teacher: hidden2, where it fires (it is below threshold for 00), and the output
+        // burst near the p_b of the projections onto them, which are their teacher-free A/C
+        // (measured 0.62 / 0.62 / 0.55 and 0.42 / 0.39 / 0.39 / 0.29 against 0.595 and 0.37).
         let pre_bp = |pop: &str| f(&x["pre_population_bp"][ex][pop]);
-        assert!(
-            (pre_bp("hidden1") - p_b("hidden1")).abs() < 0.07,
-            "{ex}: no-teacher hidden1 BP {} vs p_b {}",
-            pre_bp("hidden1"),
-            p_b("hidden1")
-        );
         if ex != "00" {
             assert!(
-                (pre_bp("hidden2") - p_b("hidden2")).abs() < 0.07,
-                "{ex}: no-teacher hidden2 BP {} vs p_b {}",
+                (pre_bp("hidden2") - p_b_hidden2).abs() < 0.07,
+                "{ex}: no-teacher hidden2 BP {} vs p_b {p_b_hidden2}",
                 pre_bp("hidden2"),
-                p_b("hidden2")
             );
         }
-        let above = pre_bp("output") - p_b("output");
         assert!(
-            (0.05..0.25).contains(&above),
-            "{ex}: no-teacher output BP {} vs p_b {}",
+            (pre_bp("output") - p_b_output).abs() < 0.12,
+            "{ex}: no-teacher output BP {} vs p_b {p_b_output}",
             pre_bp("output"),
-            p_b("output")
         );
     }
-    // Untrained, the output sums its inputs, so XOR has to be learned.
+    // Untrained, hidden2's inhibition holds 11 down, but 00 is not below 10 and 01: XOR has
+    // to be learned.
     let pre = |ex: &str| f(&x["pre_rates_hz"][ex]);
     assert!(
-        pre("11") > pre("10").max(pre("01")) && pre("00") < pre("10").min(pre("01")),
-        "untrained output not ordered as a sum: {}",
+        pre("11") < pre("00").min(pre("10")).min(pre("01")) - 0.5
+            && (pre("00") - (pre("10") + pre("01")) / 2.0).abs() < 0.5,
+        "untrained output: {}",
         x["pre_rates_hz"]
     );
     let rows = read_csv(&dir.path().join("learning.csv"));
@@ -879,15 +948,15 @@ fn cortical_circuit_carries_the_teaching_signal_to_the_hidden_dendrites() {
             num(r, "bp_teach"),
             f(&x["pre_population_bp"][&r["example"]]["output"]),
         );
-        // Measured (seed 1): +0.13 for 10 and 01, -0.22 and -0.27 for 00 and 11.
+        // Measured (seed 1): +0.16 and +0.20 for 10 and 01, -0.26 and -0.11 for 00 and 11.
         if r["target"] == "1" {
             assert!(
-                bp > pre + 0.07,
+                bp > pre + 0.08,
                 "target 1 raises output BP from {pre}: {r:?}"
             );
         } else {
             assert!(
-                bp < pre - 0.12,
+                bp < pre - 0.05,
                 "target 0 lowers output BP from {pre}: {r:?}"
             );
         }
@@ -906,24 +975,24 @@ fn cortical_circuit_carries_the_teaching_signal_to_the_hidden_dendrites() {
             num(on, "bp") - num(off, "bp"),
         )
     };
-    let (h1_11, (h2_er_11, h2_11)) = (effect("hidden1", "11").1, effect("hidden2", "11"));
-    for ex in ["10", "01"] {
-        let h1 = effect("hidden1", ex).1;
+    // Measured (seed 1): hidden2 -0.02 / -0.06 in 10 / 01 against +0.02 in 11; hidden1 within
+    // 0.015 of its no-teacher BP and 0.33 Hz of its rate.
+    let (h2_10, h2_01, h2_11) = (
+        effect("hidden2", "10").1,
+        effect("hidden2", "01").1,
+        effect("hidden2", "11").1,
+    );
+    assert!(
+        h2_11 > (h2_10 + h2_01) / 2.0 + 0.03,
+        "output bursts lower hidden2's BP through SST: {h2_10:+} / {h2_01:+} in 10 / 01, {h2_11:+} in 11"
+    );
+    for ex in ["00", "10", "01", "11"] {
+        let (er, bp) = effect("hidden1", ex);
         assert!(
-            h1 > h1_11 + 0.04,
-            "Y raises hidden1 BP with output bursts: {ex} {h1:+} vs 11 {h1_11:+}"
-        );
-        let h2_er = effect("hidden2", ex).0;
-        assert!(
-            h2_er_11 > 2.0 && h2_er < 1.0,
-            "fewer output bursts in 11 release hidden2 through SST: ER {h2_er_11:+} Hz in 11, {h2_er:+} Hz in {ex}"
+            bp.abs() < 0.04 && er.abs() < 0.8,
+            "hidden1 has no feedback, but the teacher moves it in {ex}: {er:+} Hz, BP {bp:+}"
         );
     }
-    let h2_10 = effect("hidden2", "10").1;
-    assert!(
-        h2_11 > h2_10 + 0.03,
-        "and raise its BP: {h2_11:+} in 11 vs {h2_10:+} in 10"
-    );
 }
 
 #[test]
