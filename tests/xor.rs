@@ -542,21 +542,25 @@ fn shipped_experiments_validate_at_full_and_quick_scale() {
     // (file, phases, full duration s, quick duration s): 6-s burn-in + (500 + 2) × 4 examples
     // × 8 s, quick 5 epochs; the cortical circuit runs 125 epochs with a teacher-off test after
     // every 25th but the last: 6 + (125 + 2 + 4) × 4 × 8 s.
-    for (file, phases, full_s, quick_s) in [
-        (TWO_PHASE, 2, 16070.0, 230.0),
+    // The BurstPoisson networks' six feed-forward connections are all plastic; the cortical
+    // circuit's input -> hidden1 is fixed (docs/xor_cortical.md, session 14).
+    for (file, phases, full_s, quick_s, plastic) in [
+        (TWO_PHASE, 2, 16070.0, 230.0, 6),
         (
             "experiments/xor_burstccn_single_phase.toml",
             1,
             16070.0,
             230.0,
+            6,
         ),
         (
             "experiments/xor_burstprop_single_phase.toml",
             1,
             16070.0,
             230.0,
+            6,
         ),
-        (CORTICAL, 1, 4198.0, 230.0),
+        (CORTICAL, 1, 4198.0, 230.0, 4),
     ] {
         let path = root().join(file);
         let full = config::load(&path, &[]).unwrap();
@@ -566,8 +570,8 @@ fn shipped_experiments_validate_at_full_and_quick_scale() {
         assert!(p.phases.last().unwrap().plastic && p.phases.last().unwrap().teacher);
         assert_eq!(
             p.plastic.len(),
-            6,
-            "{file}: six feed-forward plastic connections"
+            plastic,
+            "{file}: plastic feed-forward connections"
         );
         let raw: toml::Table = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let quick_sets = burstccn::experiment::quick_sets(file, &raw).unwrap();
