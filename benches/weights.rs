@@ -5,7 +5,7 @@
 
 use burstccn::config;
 use burstccn::engine::network::Network;
-use burstccn::recording::edges::WeightFile;
+use burstccn::recording::edges::{epoch_snapshot, WeightFile};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::path::Path;
 use std::time::Duration;
@@ -39,7 +39,7 @@ fn snapshots(c: &mut Criterion) {
             b.iter(|| {
                 n += 1;
                 weights
-                    .snapshot(&net, &format!("syn_weight_epoch_{n}"))
+                    .snapshot(&net, &epoch_snapshot(n))
                     .expect("a snapshot");
             })
         });

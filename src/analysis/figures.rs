@@ -380,12 +380,8 @@ fn weight_histograms(dir: &Path, name: &str) -> Result<Option<PathBuf>> {
                         counts[(((x as f64 - lo) / width) as usize).min(WEIGHT_BINS - 1)] += 1;
                     }
                     let scale = 100.0 / w.len().max(1) as f64;
-                    let label = snapshot
-                        .strip_prefix("syn_weight_")
-                        .unwrap_or("final")
-                        .replace("epoch_", "epoch ");
                     Series::new(
-                        label,
+                        edges::snapshot_label(snapshot),
                         counts
                             .iter()
                             .enumerate()

@@ -36,9 +36,32 @@ pub const FINAL: &str = "syn_weight";
 /// Name of the weights at build time.
 pub const INITIAL: &str = "syn_weight_initial";
 
+/// Prefix of the snapshots taken after training epochs.
+const EPOCH_PREFIX: &str = "syn_weight_epoch_";
+
 /// Name of the snapshot taken after training epoch `epoch`.
 pub fn epoch_snapshot(epoch: u64) -> String {
-    format!("syn_weight_epoch_{epoch}")
+    format!("{EPOCH_PREFIX}{epoch}")
+}
+
+/// Where snapshot `name` falls in a run: 0 as built, the epoch after an epoch, `u64::MAX` at
+/// the end; `None` for a dataset that is not a snapshot.
+fn snapshot_order(name: &str) -> Option<u64> {
+    match name {
+        INITIAL => Some(0),
+        FINAL => Some(u64::MAX),
+        _ => name.strip_prefix(EPOCH_PREFIX)?.parse().ok(),
+    }
+}
+
+/// A short label for snapshot `name`: "initial", "epoch 5" or "final".
+pub fn snapshot_label(name: &str) -> String {
+    match snapshot_order(name) {
+        Some(0) if name == INITIAL => "initial".into(),
+        Some(u64::MAX) => "final".into(),
+        Some(epoch) => format!("epoch {epoch}"),
+        None => name.into(),
+    }
 }
 
 /// The weight file of a run: one SONATA edge population per plastic projection.
@@ -156,11 +179,6 @@ fn open_populations(path: &Path) -> Result<(File, Vec<(String, Group)>)> {
 pub fn read(path: &Path) -> Result<Vec<Snapshots>> {
     let err = h5_err(path);
     let (_file, populations) = open_populations(path)?;
-    let order = |name: &str| match name {
-        INITIAL => Some(0),
-        FINAL => Some(u64::MAX),
-        _ => name.strip_prefix("syn_weight_epoch_")?.parse().ok(),
-    };
     let mut out = Vec::new();
     for (projection, group) in populations {
         let group = group.group("0").map_err(&err)?;
@@ -168,7 +186,7 @@ pub fn read(path: &Path) -> Result<Vec<Snapshots>> {
             .member_names()
             .map_err(&err)?
             .into_iter()
-            .filter_map(|n| Some((order(&n)?, n)))
+            .filter_map(|n| Some((snapshot_order(&n)?, n)))
             .collect();
         names.sort();
         let weights = names
@@ -246,4 +264,29 @@ fn write_column<T: H5Type>(group: &Group, name: &str, values: &[T]) -> Result<hd
         .with_data(values)
         .create(name)
         .map_err(|e| Error::hdf5(Path::new(&group.filename()), format!("`{name}`: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshots_are_named_ordered_and_labelled_from_one_scheme() {
+        assert_eq!(epoch_snapshot(25), "syn_weight_epoch_25");
+        let names = [
+            FINAL,
+            &epoch_snapshot(100),
+            INITIAL,
+            &epoch_snapshot(25),
+            "units",
+        ];
+        let mut ordered: Vec<(u64, &str)> = names
+            .iter()
+            .filter_map(|n| Some((snapshot_order(n)?, *n)))
+            .collect();
+        ordered.sort();
+        let labels: Vec<String> = ordered.iter().map(|(_, n)| snapshot_label(n)).collect();
+        assert_eq!(labels, ["initial", "epoch 25", "epoch 100", "final"]);
+        assert_eq!(snapshot_label(&epoch_snapshot(0)), "epoch 0");
+    }
 }
