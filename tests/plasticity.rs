@@ -248,6 +248,22 @@ fn weight_file_names_each_plastic_synapse_by_its_node_ids() {
             "other populations, connectivity or seed",
         ],
     );
+    // The same number of synapses, joined differently: the first one that differs is named.
+    let shuffled = dir.path().join("shuffled.h5");
+    std::fs::copy(out.join("weights.h5"), &shuffled).unwrap();
+    {
+        let f = hdf5::File::open_rw(&shuffled).unwrap();
+        let reversed: Vec<u64> = (0..2500).rev().collect();
+        f.dataset("edges/plastic/source_node_id")
+            .unwrap()
+            .write_raw(&reversed)
+            .unwrap();
+    }
+    let shuffled_set = format!("initial_weights.file=\"{}\"", shuffled.display());
+    fails(
+        &["--set", &shuffled_set],
+        &["its synapse 0 is 0 → 0 here but 2499 → 0 in the file"],
+    );
     let renamed = dir.path().join("renamed.toml");
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(

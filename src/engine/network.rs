@@ -617,25 +617,23 @@ impl Network {
             .plastic
             .as_ref()
             .ok_or("it is not plastic")?;
-        let here: Vec<(u64, u64)> = self
-            .plastic_synapses(proj)
-            .into_iter()
-            .flatten()
-            .map(|(j, i, _)| (j as u64, i as u64))
-            .collect();
-        if here.len() != sources.len() || here.len() != targets.len() || here.len() != weights.len()
-        {
+        let here = || self.plastic_synapses(proj).into_iter().flatten();
+        let count = here().count();
+        if count != sources.len() || count != targets.len() || count != weights.len() {
             return Err(format!(
-                "it has {} synapses here and {} node ids and {} weights in the file: {other}",
-                here.len(),
+                "it has {count} synapses here and {} node ids and {} weights in the file: {other}",
                 sources.len(),
                 weights.len()
             ));
         }
-        if let Some(n) = (0..here.len()).find(|&n| here[n] != (sources[n], targets[n])) {
+        let file = sources.iter().zip(targets);
+        if let Some((n, ((j, i, _), (&s, &t)))) = here()
+            .zip(file)
+            .enumerate()
+            .find(|(_, ((j, i, _), (&s, &t)))| (*j as u64, *i as u64) != (s, t))
+        {
             return Err(format!(
-                "its synapse {n} is {} → {} here but {} → {} in the file: {other}",
-                here[n].0, here[n].1, sources[n], targets[n]
+                "its synapse {n} is {j} → {i} here but {s} → {t} in the file: {other}"
             ));
         }
         // Same order as plastic_synapses: chunk by chunk, each by target and source.
